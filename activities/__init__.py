@@ -1,0 +1,1 @@
+"""Thin activities: each calls one adapter and is idempotent."""

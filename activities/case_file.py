@@ -1,0 +1,49 @@
+"""Activities that write the case file and queue notifications.
+
+Plain ``def`` activities (SQLAlchemy and psycopg2 block), run on the worker's thread pool.
+Each is idempotent: the event by (case, seq), the notification by its key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.contracts import QUEUE_NOTIFICATION, RECORD_CASE_EVENT
+from adapters.notify import outbox
+from adapters.storage import cases
+from adapters.storage.db import Database
+from domain.case import CaseEvent, NotificationRequest
+
+
+class CaseFileActivities:
+    def __init__(self, db: Database, renderer: outbox.Renderer):
+        self.db = db
+        self.renderer = renderer
+
+    @activity.defn(name=RECORD_CASE_EVENT)
+    def record_case_event(self, event: CaseEvent) -> bool:
+        try:
+            with self.db.session() as session:
+                written = cases.record_event(session, event)
+        except LookupError as exc:
+            # The API writes the case before it starts the workflow; a missing case is a bug
+            # that no retry will fix.
+            raise ApplicationError(str(exc), type="CaseNotFound", non_retryable=True) from None
+        activity.logger.info("case event %s #%d %s", event.case_no, event.seq, "written" if written else "already there")
+        return written
+
+    @activity.defn(name=QUEUE_NOTIFICATION)
+    def queue_notification(self, request: NotificationRequest) -> bool:
+        try:
+            with self.db.session() as session:
+                queued = outbox.queue(session, self.renderer, request, datetime.now(timezone.utc))
+        except LookupError as exc:
+            raise ApplicationError(str(exc), type="CaseNotFound", non_retryable=True) from None
+        activity.logger.info("notification %s to %s %s", request.template, request.recipient, "queued" if queued else "already queued")
+        return queued
+
+    def all(self) -> list:
+        return [self.record_case_event, self.queue_notification]

@@ -1,0 +1,8 @@
+"""Activity names, the only thing workflows know of activities (besides their models).
+
+Workflows call activities by these names so that workflow code never imports the adapters
+(SQLAlchemy, Jinja2) into the sandbox.
+"""
+
+RECORD_CASE_EVENT = "record_case_event"
+QUEUE_NOTIFICATION = "queue_notification"

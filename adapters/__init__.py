@@ -1,0 +1,1 @@
+"""The I/O: storage (SQLAlchemy) and notifications (Jinja2 templates, outbox)."""

@@ -1,0 +1,1 @@
+"""Notifications: templates rendered into the outbox."""

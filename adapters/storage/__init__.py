@@ -1,0 +1,1 @@
+"""The case file in SQL: tables, sessions and repositories."""

@@ -1,0 +1,69 @@
+"""The FastAPI app: ``uvicorn --factory api.app:create_app``. Docs at /docs, the API under /api/v1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from adapters.storage.db import Database
+from api import case_service
+from api.deps import AppContext, TemporalGateway
+from api.routers import cases, health
+from domain.calendar import WorkingCalendar
+from domain.policy import load_policy
+from settings import Settings, get_settings
+
+log = logging.getLogger("aftersales.api")
+RESUME_EVERY_SECONDS = 30
+
+
+def build_context(settings: Settings, client: Client | None = None) -> AppContext:
+    policy = load_policy(settings.policy)  # a bad policy stops the start, naming the key
+    return AppContext(
+        settings=settings,
+        db=Database(settings.database_url),
+        policy=policy,
+        calendar=WorkingCalendar(policy.working_time, settings.zone),
+        temporal=TemporalGateway(settings, client),
+        tokens=settings.tokens(),
+    )
+
+
+async def _resume_loop(ctx: AppContext) -> None:
+    while True:
+        try:
+            await case_service.resume_unstarted(ctx)
+        except Exception as exc:  # keep trying; Temporal or the database may be back next time
+            log.warning("resuming unstarted cases failed: %s", exc)
+        await asyncio.sleep(RESUME_EVERY_SECONDS)
+
+
+def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+    ctx = build_context(settings or get_settings(), client)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resumer = asyncio.create_task(_resume_loop(ctx))
+        yield
+        resumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await resumer
+        ctx.db.dispose()
+
+    app = FastAPI(
+        title="aftersales",
+        summary="The after-sales service desk: cases, their SLA clocks and escalations.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.include_router(cases.router, prefix="/api/v1")
+    app.include_router(health.router, prefix="/api/v1")
+    return app
+

@@ -1,0 +1,218 @@
+"""The desk's operations on cases: open (idempotently), start, read, act, escalate.
+
+Personal data is written to the case file first; the workflow gets only the case number,
+kind, severity, channel and clocks. If the API dies between the two, the case is still in
+the file with ``last_seq = 0`` and ``resume_unstarted`` starts its workflow later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta, timezone
+
+from fastapi import HTTPException, status
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from adapters.storage import cases as case_file
+from adapters.storage.tables import Case
+from api.deps import AppContext
+from api.schemas import CaseView, case_view, ui_link
+from domain import search_attributes as sa
+from domain.case import ActionInput, CaseStart, CaseState, EscalateInput, human_summary, workflow_id
+from domain.clocks import plan_clocks
+from domain.models import CaseKind, Channel, Intake, Severity, received_at
+from workflows.case import ILLEGAL_ACTION, AfterSalesCase
+
+log = logging.getLogger("aftersales.api")
+
+
+def _fingerprint(intake: Intake) -> str:
+    return hashlib.sha256(intake.model_dump_json().encode()).hexdigest()
+
+
+def _case_start(ctx: AppContext, case: Case) -> CaseStart:
+    kind, severity = CaseKind(case.kind), Severity(case.severity)
+    return CaseStart(
+        case_no=case.case_no,
+        kind=kind,
+        severity=severity,
+        channel=Channel(case.channel),
+        received_at=case.received_at,
+        policy=ctx.policy.name,
+        utc_offset_minutes=int(case.received_at.astimezone(ctx.settings.zone).utcoffset().total_seconds() // 60),
+        clocks=plan_clocks(ctx.policy, ctx.calendar, kind, severity, case.received_at),
+        escalation=ctx.policy.chain(kind),
+    )
+
+
+async def start_workflow(ctx: AppContext, client: Client, case: Case) -> CaseStart:
+    """Start the case's workflow; a second call for the same case is harmless."""
+    start = _case_start(ctx, case)
+    try:
+        await client.start_workflow(
+            AfterSalesCase.run,
+            start,
+            id=workflow_id(case.case_no),
+            task_queue=ctx.settings.temporal_task_queue,
+            # A retried start joins the running workflow; a closed case is never reopened.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=human_summary(start),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.CASE_KIND, start.kind.value),
+                    SearchAttributePair(sa.CASE_SEVERITY, start.severity.value),
+                    SearchAttributePair(sa.CASE_STAGE, "new"),
+                    SearchAttributePair(sa.SLA_BREACHED, False),
+                    SearchAttributePair(sa.ESCALATED, False),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # the case's workflow already ran to its end
+    return start
+
+
+async def open_case(ctx: AppContext, intake: Intake, idempotency_key: str | None) -> tuple[CaseView, bool]:
+    """Record the intake and start its workflow. Returns the case and whether it was a replay."""
+    fingerprint = _fingerprint(intake)
+
+    def write() -> tuple[Case, bool]:
+        if idempotency_key:
+            with ctx.db.session() as session:
+                existing = case_file.find_by_idempotency_key(session, idempotency_key)
+            if existing is not None:
+                return existing, True
+        now = datetime.now(timezone.utc)
+        severity = intake.severity or ctx.policy.detect_severity(intake.description)
+        try:
+            with ctx.db.session() as session:
+                case = case_file.open_case(
+                    session,
+                    intake=intake,
+                    severity=severity,
+                    received_at=received_at(intake, now),
+                    now=now,
+                    prefix=ctx.settings.case_prefix,
+                    zone=ctx.settings.zone,
+                    idempotency_key=idempotency_key,
+                    fingerprint=fingerprint if idempotency_key else None,
+                )
+            return case, False
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            # The same key raced us: the other request's case is the answer.
+            with ctx.db.session() as session:
+                return case_file.find_by_idempotency_key(session, idempotency_key), True
+
+    case, replayed = await run_in_threadpool(write)
+    if replayed and case.request_fingerprint != fingerprint:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"Idempotency-Key already used for case {case.case_no} with a different request",
+        )
+    client = await ctx.temporal.client()
+    start = await start_workflow(ctx, client, case)
+    if not replayed:
+        log.info("case %s opened (%s, %s)", case.case_no, case.kind, case.severity)
+    return case_view(case, ui=_ui(ctx, case), planned=start.clocks), replayed
+
+
+def _ui(ctx: AppContext, case: Case) -> str:
+    return ui_link(ctx.settings.ui_url, ctx.settings.temporal_namespace, case.case_no)
+
+
+async def load(ctx: AppContext, case_no: str) -> Case:
+    def read() -> Case | None:
+        with ctx.db.session() as session:
+            return case_file.get_case(session, case_no)
+
+    case = await run_in_threadpool(read)
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_no}")
+    return case
+
+
+async def view(ctx: AppContext, case_no: str) -> CaseView:
+    """The live case from its workflow; the case file's copy when Temporal cannot answer."""
+    case = await load(ctx, case_no)
+    try:
+        client = await ctx.temporal.client()
+        state = await client.get_workflow_handle(workflow_id(case_no)).query(
+            AfterSalesCase.state, rpc_timeout=timedelta(seconds=5)
+        )
+        return case_view(case, ui=_ui(ctx, case), state=state)
+    except (RPCError, HTTPException) as exc:
+        log.warning("case %s: live state unavailable (%s); answering from the case file", case_no, exc)
+
+    def read_rows() -> CaseView:
+        with ctx.db.session() as session:
+            return case_view(
+                case,
+                ui=_ui(ctx, case),
+                clock_rows=case_file.clocks(session, case.id),
+                escalation_rows=case_file.escalations(session, case.id),
+                event_rows=case_file.events(session, case.id),
+            )
+
+    return await run_in_threadpool(read_rows)
+
+
+async def _handle(ctx: AppContext, case_no: str) -> tuple[Case, WorkflowHandle]:
+    case = await load(ctx, case_no)
+    client = await ctx.temporal.client()
+    return case, client.get_workflow_handle(workflow_id(case_no))
+
+
+def _closed(case: Case, exc: RPCError) -> HTTPException:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return HTTPException(status.HTTP_409_CONFLICT, f"case {case.case_no} is closed")
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal could not take the action: {exc.message}")
+
+
+async def act(ctx: AppContext, case_no: str, action: str, data: ActionInput) -> CaseView:
+    case, handle = await _handle(ctx, case_no)
+    try:
+        state: CaseState = await handle.execute_update(action, data, result_type=CaseState)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == ILLEGAL_ACTION:
+            raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from None
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, f"the action failed: {cause}") from None
+    except RPCError as exc:
+        raise _closed(case, exc) from None
+    return case_view(case, ui=_ui(ctx, case), state=state)
+
+
+async def escalate(ctx: AppContext, case_no: str, request: EscalateInput) -> None:
+    case, handle = await _handle(ctx, case_no)
+    if case.stage == "closed":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"case {case.case_no} is closed")
+    try:
+        await handle.signal(AfterSalesCase.escalate, request)
+    except RPCError as exc:
+        raise _closed(case, exc) from None
+
+
+async def resume_unstarted(ctx: AppContext, older_than: timedelta = timedelta(seconds=15)) -> int:
+    """Start the workflow of every case the API recorded but could not start."""
+
+    def read() -> list[Case]:
+        with ctx.db.session() as session:
+            return case_file.unstarted(session, datetime.now(timezone.utc) - older_than)
+
+    pending = await run_in_threadpool(read)
+    if not pending:
+        return 0
+    client = await ctx.temporal.client()
+    for case in pending:
+        await start_workflow(ctx, client, case)
+        log.info("case %s: workflow started on resume", case.case_no)
+    return len(pending)

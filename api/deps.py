@@ -1,0 +1,90 @@
+"""What every request needs: the app's context, the caller's role, a Temporal client."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.client import Client
+
+from adapters.storage.db import Database
+from adapters.temporal_client import connect
+from domain.calendar import WorkingCalendar
+from domain.policy import Policy
+from settings import Settings
+
+
+class TemporalGateway:
+    """Connects on first use, so the API starts (and reports) even while Temporal is down."""
+
+    def __init__(self, settings: Settings, client: Client | None = None):
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = await connect(self._settings.temporal_address, self._settings.temporal_namespace)
+                    except Exception as exc:
+                        raise HTTPException(
+                            status.HTTP_503_SERVICE_UNAVAILABLE,
+                            f"Temporal at {self._settings.temporal_address} is not reachable: {exc}",
+                        ) from None
+        return self._client
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    policy: Policy
+    calendar: WorkingCalendar
+    temporal: TemporalGateway
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from AFTERSALES_API_TOKENS")
+
+
+def caller_role(
+    ctx: Context, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
+    if credentials is None or credentials.credentials not in ctx.tokens:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or unknown bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return ctx.tokens[credentials.credentials]
+
+
+def allow(*roles: str):
+    """A dependency that lets only ``roles`` through, and returns the caller's role."""
+
+    def check(role: Annotated[str, Depends(caller_role)]) -> str:
+        if role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"role '{role}' may not do this; allowed: {', '.join(roles)}"
+            )
+        return role
+
+    return check
+
+
+DESK = ("agent", "supervisor", "manager", "admin")
+SUPERVISORS = ("supervisor", "manager", "admin")
+
+DeskRole = Annotated[str, Depends(allow(*DESK))]
+SupervisorRole = Annotated[str, Depends(allow(*SUPERVISORS))]

@@ -1,0 +1,109 @@
+"""Runtime settings, read once from the environment (prefix ``AFTERSALES_``).
+
+Every process (worker, API, the dev launcher) reads the same settings, so a value set in
+the shell or in docker-compose reaches all of them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+Role = Literal["agent", "supervisor", "manager", "technician", "admin"]
+ROLES: tuple[str, ...] = ("agent", "supervisor", "manager", "technician", "admin")
+
+# Tokens that ship in the README and the Makefile for local runs; refused in production.
+DEV_TOKEN_PREFIX = "dev-"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AFTERSALES_", extra="ignore")
+
+    environment: Literal["dev", "production"] = "dev"
+    # Local state of `make run`: the SQLite case file and the dev server's workflows.
+    data_dir: Path = ROOT / ".data"
+    # Empty: a SQLite file in data_dir. PostgreSQL: postgresql+psycopg2://user:pass@host/db
+    database_url: str = ""
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "aftersales"
+    temporal_ui_port: int = 8233
+    # Where the console links a case to its workflow; defaults to the embedded dev server's UI.
+    temporal_ui_url: str | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    policy: Path = ROOT / "policies" / "default.toml"
+    # "token=role,token=role"; kept as the raw string so pydantic-settings does not try JSON.
+    api_tokens: str = ""
+    timezone: str = "Asia/Shanghai"
+    # Signs the customer's messages.
+    company_name: str = "售后服务中心"
+    # Prefix of case numbers: AS20261122-0001.
+    case_prefix: str = Field(default="AS", pattern=r"^[A-Z]{1,4}$")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)")
+        return value
+
+    @model_validator(mode="after")
+    def _default_database(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'aftersales.db'}"
+        return self
+
+    @field_validator("policy", "data_dir")
+    @classmethod
+    def _relative_to_root(cls, value: Path) -> Path:
+        return value if value.is_absolute() else (Path.cwd() / value)
+
+    @model_validator(mode="after")
+    def _tokens_are_valid(self) -> "Settings":
+        tokens = self.tokens()  # raises ValueError naming the bad pair
+        if self.environment == "production":
+            if not tokens:
+                raise ValueError("AFTERSALES_API_TOKENS must be set in production")
+            weak = [t for t in tokens if t.startswith(DEV_TOKEN_PREFIX) or len(t) < 16]
+            if weak:
+                raise ValueError(
+                    "AFTERSALES_API_TOKENS: production tokens must be at least 16 characters "
+                    f"and must not start with {DEV_TOKEN_PREFIX!r}"
+                )
+        return self
+
+    def tokens(self) -> dict[str, str]:
+        """Parse ``api_tokens`` into {token: role}."""
+        result: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in self.api_tokens.split(","))):
+            token, sep, role = pair.partition("=")
+            token, role = token.strip(), role.strip()
+            if not sep or not token:
+                raise ValueError(f"AFTERSALES_API_TOKENS: expected token=role, got {pair.split('=')[0][:4]}…")
+            if role not in ROLES:
+                raise ValueError(f"AFTERSALES_API_TOKENS: unknown role {role!r} (roles: {', '.join(ROLES)})")
+            result[token] = role
+        return result
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def ui_url(self) -> str:
+        host = self.temporal_address.rsplit(":", 1)[0]
+        return self.temporal_ui_url or f"http://{host}:{self.temporal_ui_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

