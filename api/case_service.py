@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from fastapi import HTTPException, status
 from sqlalchemy.exc import IntegrityError
@@ -75,13 +75,23 @@ async def start_workflow(ctx: AppContext, client: Client, case: Case) -> CaseSta
             ),
         )
     except WorkflowAlreadyStartedError:
-        pass  # the case's workflow already ran to its end
+        if case.last_seq == 0:
+            # A finished workflow holds this number but never recorded this case: the case
+            # file was reset without Temporal's store. Say so rather than attach to it.
+            log.error("case %s: its workflow id belongs to an earlier, finished workflow", case.case_no)
+            raise HTTPException(
+                status.HTTP_500_INTERNAL_SERVER_ERROR,
+                f"case {case.case_no} was recorded, but its number belongs to an earlier finished "
+                "workflow: the case file and Temporal are out of step",
+            ) from None
+        # Otherwise the case's own workflow already ran to its end.
     return start
 
 
 async def open_case(ctx: AppContext, intake: Intake, idempotency_key: str | None) -> tuple[CaseView, bool]:
     """Record the intake and start its workflow. Returns the case and whether it was a replay."""
     fingerprint = _fingerprint(intake)
+    now = await ctx.clock()
 
     def write() -> tuple[Case, bool]:
         if idempotency_key:
@@ -89,7 +99,6 @@ async def open_case(ctx: AppContext, intake: Intake, idempotency_key: str | None
                 existing = case_file.find_by_idempotency_key(session, idempotency_key)
             if existing is not None:
                 return existing, True
-        now = datetime.now(timezone.utc)
         severity = intake.severity or ctx.policy.detect_severity(intake.description)
         try:
             with ctx.db.session() as session:
@@ -204,9 +213,11 @@ async def escalate(ctx: AppContext, case_no: str, request: EscalateInput) -> Non
 async def resume_unstarted(ctx: AppContext, older_than: timedelta = timedelta(seconds=15)) -> int:
     """Start the workflow of every case the API recorded but could not start."""
 
+    now = await ctx.clock()
+
     def read() -> list[Case]:
         with ctx.db.session() as session:
-            return case_file.unstarted(session, datetime.now(timezone.utc) - older_than)
+            return case_file.unstarted(session, now - older_than)
 
     pending = await run_in_threadpool(read)
     if not pending:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -47,6 +49,12 @@ class AppContext:
     calendar: WorkingCalendar
     temporal: TemporalGateway
     tokens: dict[str, str] = field(default_factory=dict)
+    # When a case is received. The wall clock; tests use the time-skipping server's clock.
+    clock: Callable[[], Awaitable[datetime]] = field(default=lambda: _wall_clock())
+
+
+async def _wall_clock() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def get_context(request: Request) -> AppContext:

@@ -85,10 +85,14 @@ def database(pg_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def db(database: Database) -> Database:
-    """The session's database, emptied before the test."""
-    names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+    """The session's database, emptied before the test.
+
+    The case-number counter stays: the shared Temporal test server still knows the earlier
+    tests' workflow ids, as a real Temporal would, and numbers are never handed out twice.
+    """
+    names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "case_counters")
     with database.session() as session:
-        session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        session.execute(text(f"TRUNCATE {names} CASCADE"))
     return database
 
 
@@ -174,9 +178,30 @@ async def running_desk(env: WorkflowEnvironment, pg_url: str, executor: ThreadPo
 
     settings = make_settings(pg_url, policy, temporal_task_queue=task_queue(), **overrides)
     ctx = build_context(settings, env.client)
-    async with new_worker(env.client, settings, ctx.db, executor):
-        yield ctx
-    ctx.db.dispose()
+    ctx.clock = env.get_current_time  # cases are received on the test server's clock
+    try:
+        async with new_worker(env.client, settings, ctx.db, executor):
+            yield ctx
+            await terminate_cases(env.client, ctx.db)
+    finally:
+        ctx.db.dispose()
+
+
+async def terminate_cases(client: Client, db: Database) -> None:
+    """End this test's workflows: left running without their worker they slow the shared
+    time-skipping server for the tests after."""
+    from sqlalchemy import select
+
+    from adapters.storage.tables import Case
+    from domain.case import workflow_id
+
+    with db.session() as session:
+        numbers = session.scalars(select(Case.case_no)).all()
+    for case_no in numbers:
+        try:
+            await client.get_workflow_handle(workflow_id(case_no)).terminate("test finished")
+        except Exception:
+            pass  # already closed
 
 
 async def eventually(check, timeout: float = 15.0, interval: float = 0.1):

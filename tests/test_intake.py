@@ -1,0 +1,42 @@
+"""The intake: phones, channels, required fields, with messages that name the field."""
+
+import pytest
+from pydantic import ValidationError
+
+from conftest import sample_intake
+from domain.models import normalize_phone
+
+
+@pytest.mark.parametrize(
+    "raw, normal",
+    [
+        ("13812345678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("021-12345678", "021-12345678"),
+        ("(0755) 12345678", "0755-12345678"),
+        ("01087654321", "010-87654321"),
+        ("021-12345678-801", "021-12345678-801"),
+    ],
+)
+def test_mainland_phones_are_accepted_and_normalised(raw, normal):
+    assert normalize_phone(raw) == normal
+
+
+@pytest.mark.parametrize("raw", ["12345", "1381234567", "23812345678", "021-0123456", "phone", "+1 415 555 0100"])
+def test_other_numbers_are_refused(raw):
+    with pytest.raises(ValueError, match="not a mainland China phone number|only digits"):
+        normalize_phone(raw)
+
+
+def test_errors_name_the_field():
+    with pytest.raises(ValidationError) as err:
+        sample_intake(phone="12345", channel="fax", attachments=["not a url"])
+    fields = {e["loc"][0] for e in err.value.errors()}
+    assert fields == {"phone", "channel", "attachments"}
+
+
+def test_blank_text_is_refused_and_unknown_fields_too():
+    with pytest.raises(ValidationError) as err:
+        sample_intake(description="   ", customer_email="x@example.com")
+    fields = {e["loc"][0] for e in err.value.errors()}
+    assert fields == {"description", "customer_email"}
