@@ -30,6 +30,8 @@ from domain.models import CaseKind, Channel, Intake, Severity, received_at
 from workflows.case import ILLEGAL_ACTION, AfterSalesCase
 
 log = logging.getLogger("aftersales.api")
+# How long a case page waits for the workflow before it answers from the case file.
+LIVE_QUERY_TIMEOUT = timedelta(seconds=3)
 
 
 def _fingerprint(intake: Intake) -> str:
@@ -155,7 +157,7 @@ async def view(ctx: AppContext, case_no: str) -> CaseView:
     try:
         client = await ctx.temporal.client()
         state = await client.get_workflow_handle(workflow_id(case_no)).query(
-            AfterSalesCase.state, rpc_timeout=timedelta(seconds=5)
+            AfterSalesCase.state, rpc_timeout=LIVE_QUERY_TIMEOUT
         )
         return case_view(case, ui=_ui(ctx, case), state=state)
     except (RPCError, HTTPException) as exc:

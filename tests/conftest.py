@@ -125,8 +125,10 @@ async def register_search_attributes(client: Client) -> None:
     )
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per test: a workflow left running by one test (its worker
+    gone) would otherwise hold the next test's skipped time back to real time."""
     environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(BIN / "temporal-test-server"),
@@ -182,26 +184,40 @@ async def running_desk(env: WorkflowEnvironment, pg_url: str, executor: ThreadPo
     try:
         async with new_worker(env.client, settings, ctx.db, executor):
             yield ctx
-            await terminate_cases(env.client, ctx.db)
     finally:
         ctx.db.dispose()
 
 
-async def terminate_cases(client: Client, db: Database) -> None:
-    """End this test's workflows: left running without their worker they slow the shared
-    time-skipping server for the tests after."""
-    from sqlalchemy import select
+def sample_intake(**overrides):
+    from domain.models import Intake
 
-    from adapters.storage.tables import Case
-    from domain.case import workflow_id
+    data = dict(
+        kind="repair",
+        channel="hotline",
+        customer_name="王女士",
+        phone="13812345678",
+        address="上海市浦东新区锦绣路100弄5号1201",
+        house_type="三室两厅",
+        description="卫生间墙面瓷砖空鼓开裂",
+        under_warranty="yes",
+    )
+    data.update(overrides)
+    return Intake.model_validate(data)
 
-    with db.session() as session:
-        numbers = session.scalars(select(Case.case_no)).all()
-    for case_no in numbers:
-        try:
-            await client.get_workflow_handle(workflow_id(case_no)).terminate("test finished")
-        except Exception:
-            pass  # already closed
+
+@asynccontextmanager
+async def running_desk(env: WorkflowEnvironment, pg_url: str, executor: ThreadPoolExecutor, policy: Path = DEFAULT_POLICY, **overrides):
+    """The API's context and a real worker on a fresh task queue, against the test server."""
+    from api.app import build_context
+
+    settings = make_settings(pg_url, policy, temporal_task_queue=task_queue(), **overrides)
+    ctx = build_context(settings, env.client)
+    ctx.clock = env.get_current_time  # cases are received on the test server's clock
+    try:
+        async with new_worker(env.client, settings, ctx.db, executor):
+            yield ctx
+    finally:
+        ctx.db.dispose()
 
 
 async def eventually(check, timeout: float = 15.0, interval: float = 0.1):
