@@ -75,14 +75,30 @@ def test_run_command_end_to_end(tmp_path):
         assert breached["live"] and breached["clocks"][0]["status"] == "breached"
         assert time.monotonic() - opened >= 2.5  # not before its time
 
-        def listed() -> bool:
+        def listed(query: str) -> bool:
             out = subprocess.run(
                 [str(BIN / "temporal"), "workflow", "list", "--address", f"127.0.0.1:{temporal_port}",
-                 "--query", "SlaBreached=true", "--output", "json"],
+                 "--query", query, "--output", "json"],
                 capture_output=True, text=True, timeout=30,
             )
             return f"case-{case_no}" in out.stdout
-        wait_for(listed, 30, "the case in `temporal workflow list --query SlaBreached=true`")
+        wait_for(lambda: listed("SlaBreached=true"), 30, "the case in `temporal workflow list --query SlaBreached=true`")
+        # the README's ready-made queries for managers
+        assert listed("SlaBreached = true AND ExecutionStatus = 'Running'")
+        assert listed("CaseSeverity = 'emergency' AND CaseStage = 'new'")
+
+        # a supervisor escalates from the CLI, as from the Temporal UI
+        subprocess.run(
+            [str(BIN / "temporal"), "workflow", "signal", "--address", f"127.0.0.1:{temporal_port}",
+             "--workflow-id", f"case-{case_no}", "--name", "escalate",
+             "--input", json.dumps({"level": 2, "reason": "客户再次来电", "by": "sup-li"})],
+            check=True, capture_output=True, timeout=30,
+        )
+        by_hand = wait_for(
+            lambda: [e for e in curl(f"{api}/cases/{case_no}", *auth)["escalations"] if e["source"] == "supervisor"],
+            30, "the supervisor's escalation",
+        )
+        assert (by_hand[0]["level"], by_hand[0]["by"]) == (2, "sup-li")
 
         def supervisor_notice() -> bool:
             with sqlite3.connect(tmp_path / "data" / "aftersales.db") as conn:
@@ -106,3 +122,14 @@ def test_run_command_end_to_end(tmp_path):
     for port in (temporal_port, api_port):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open after Ctrl-C"
+
+
+def test_a_malformed_policy_stops_the_run_command_naming_the_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((ROOT / "policies" / "default.toml").read_text(encoding="utf-8").replace('limit = "15m"', 'limit = "soon"', 1), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "run.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "AFTERSALES_POLICY": str(bad), "AFTERSALES_DATA_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 2
+    assert "clocks.repair.emergency.response.limit" in done.stderr and "invalid duration 'soon'" in done.stderr
