@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.storage.db import Base, Database  # noqa: E402
 from domain import search_attributes as sa  # noqa: E402
-from domain.calendar import WorkingCalendar  # noqa: E402
 from domain.policy import Policy, load_policy  # noqa: E402
 from settings import Settings  # noqa: E402
 import worker as worker_module  # noqa: E402
@@ -97,11 +96,6 @@ def db(database: Database) -> Database:
 
 
 @pytest.fixture(scope="session")
-def demo_policy() -> Policy:
-    return load_policy(DEMO_POLICY)
-
-
-@pytest.fixture(scope="session")
 def default_policy() -> Policy:
     return load_policy(DEFAULT_POLICY)
 
@@ -150,42 +144,6 @@ def new_worker(client: Client, settings: Settings, db: Database, executor: Threa
 
 def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:8]}"
-
-
-def calendar_for(policy: Policy, settings: Settings) -> WorkingCalendar:
-    return WorkingCalendar(policy.working_time, settings.zone)
-
-
-def sample_intake(**overrides):
-    from domain.models import Intake
-
-    data = dict(
-        kind="repair",
-        channel="hotline",
-        customer_name="王女士",
-        phone="13812345678",
-        address="上海市浦东新区锦绣路100弄5号1201",
-        house_type="三室两厅",
-        description="卫生间墙面瓷砖空鼓开裂",
-        under_warranty="yes",
-    )
-    data.update(overrides)
-    return Intake.model_validate(data)
-
-
-@asynccontextmanager
-async def running_desk(env: WorkflowEnvironment, pg_url: str, executor: ThreadPoolExecutor, policy: Path = DEFAULT_POLICY, **overrides):
-    """The API's context and a real worker on a fresh task queue, against the test server."""
-    from api.app import build_context
-
-    settings = make_settings(pg_url, policy, temporal_task_queue=task_queue(), **overrides)
-    ctx = build_context(settings, env.client)
-    ctx.clock = env.get_current_time  # cases are received on the test server's clock
-    try:
-        async with new_worker(env.client, settings, ctx.db, executor):
-            yield ctx
-    finally:
-        ctx.db.dispose()
 
 
 def sample_intake(**overrides):

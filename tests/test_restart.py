@@ -18,6 +18,17 @@ from domain.case import CaseEvent
 from workflows.case import AfterSalesCase
 
 
+def _renderer(settings):
+    return Renderer(settings.zone, settings.company_name)
+
+
+def case_worker(env, settings, activities, executor, **options) -> Worker:
+    return Worker(
+        env.client, task_queue=settings.temporal_task_queue, workflows=[AfterSalesCase],
+        activities=activities.all(), activity_executor=executor, **options,
+    )
+
+
 def file_of(ctx, case_no):
     with ctx.db.session() as session:
         case = case_file.get_case(session, case_no)
@@ -30,14 +41,9 @@ async def test_a_worker_restart_mid_case_fires_the_clock_once(env, pg_url, execu
     settings = make_settings(pg_url, DEMO_POLICY, temporal_task_queue=task_queue())
     ctx = build_context(settings, env.client)
     ctx.clock = env.get_current_time
-    activities = CaseFileActivities(ctx.db, Renderer(settings.zone, settings.company_name))
-    first = Worker(
-        env.client, task_queue=settings.temporal_task_queue, workflows=[AfterSalesCase],
-        activities=activities.all(), activity_executor=executor,
-        # The Java test server never moves a task off a dead worker's sticky queue (a real
-        # server does after 5 s); without a cache the first worker leaves none behind.
-        max_cached_workflows=0,
-    )
+    # The Java test server never moves a task off a dead worker's sticky queue (a real
+    # server does after 5 s); without a cache the first worker leaves none behind.
+    first = case_worker(env, settings, CaseFileActivities(ctx.db, _renderer(settings)), executor, max_cached_workflows=0)
     async with first:
         view, _ = await case_service.open_case(ctx, sample_intake(), None)
         await eventually(lambda: len(file_of(ctx, view.case_no)[1]) == 1)  # acknowledgement queued
@@ -74,12 +80,7 @@ async def test_a_retried_activity_never_writes_twice(env, pg_url, executor, db):
     settings = make_settings(pg_url, DEMO_POLICY, temporal_task_queue=task_queue())
     ctx = build_context(settings, env.client)
     ctx.clock = env.get_current_time
-    activities = FlakyConnection(ctx.db, Renderer(settings.zone, settings.company_name))
-    worker = Worker(
-        env.client, task_queue=settings.temporal_task_queue, workflows=[AfterSalesCase],
-        activities=activities.all(), activity_executor=executor,
-    )
-    async with worker:
+    async with case_worker(env, settings, FlakyConnection(ctx.db, _renderer(settings)), executor):
         view, _ = await case_service.open_case(ctx, sample_intake(description="卫生间漏水"), None)
         await env.sleep(3.5)  # emergency response deadline: 3 s
         await eventually(lambda: sum(":sla_breach:" in k for k in file_of(ctx, view.case_no)[1]) == 1, timeout=30)
