@@ -11,7 +11,7 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -57,9 +57,9 @@ def migrate(url: str) -> None:
     alembic.upgrade(config, "head")
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A database of this run's own, migrated with alembic, dropped at the end."""
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """A database of its own, migrated with alembic, dropped at the end."""
     name = f"aftersales_test_{uuid.uuid4().hex[:10]}"
     admin = _psycopg(ADMIN_URL)
     admin.autocommit = True
@@ -73,6 +73,12 @@ def pg_url() -> Iterator[str]:
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
