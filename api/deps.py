@@ -41,6 +41,10 @@ class TemporalGateway:
         return self._client
 
 
+async def _wall_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -50,11 +54,7 @@ class AppContext:
     temporal: TemporalGateway
     tokens: dict[str, str] = field(default_factory=dict)
     # When a case is received. The wall clock; tests use the time-skipping server's clock.
-    clock: Callable[[], Awaitable[datetime]] = field(default=lambda: _wall_clock())
-
-
-async def _wall_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    clock: Callable[[], Awaitable[datetime]] = _wall_clock
 
 
 def get_context(request: Request) -> AppContext:

@@ -52,15 +52,20 @@ def refusal(action: str, stage: Stage) -> str | None:
     return f"cannot {step.verb} case in stage '{stage.value}': {_NEXT_STEP[stage]}"
 
 
-class CaseStart(BaseModel):
-    """The workflow's input: no personal data, only what the clocks and the UI need."""
+class CaseFacts(BaseModel):
+    """What a case is, without personal data: all Temporal ever learns of it."""
 
     case_no: str
     kind: CaseKind
     severity: Severity
     channel: Channel
     received_at: AwareDatetime
-    policy: str
+    policy: str  # the name of the policy its clocks were planned by
+
+
+class CaseStart(CaseFacts):
+    """The workflow's input: the facts, the planned clocks and the escalation chain."""
+
     utc_offset_minutes: int  # the company's, for the times shown in the Temporal UI
     clocks: list[ClockState]
     escalation: EscalationChain  # who is told at each level, also for a supervisor's escalation
@@ -98,15 +103,9 @@ class EscalationRecord(BaseModel):
     notify: list[str]
 
 
-class CaseState(BaseModel):
+class CaseState(CaseFacts):
     """The whole live case, as the ``state`` query returns it."""
 
-    case_no: str
-    kind: CaseKind
-    severity: Severity
-    channel: Channel
-    received_at: AwareDatetime
-    policy: str
     stage: Stage = Stage.new
     clocks: list[ClockState]
     actions: list[ActionRecord] = Field(default_factory=list)

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         ActionInput,
         ActionRecord,
         CaseEvent,
+        CaseFacts,
         CaseStart,
         CaseState,
         EscalateInput,
@@ -50,15 +51,8 @@ ILLEGAL_ACTION = "IllegalAction"
 class AfterSalesCase:
     @workflow.init
     def __init__(self, start: CaseStart) -> None:
-        self._case = CaseState(
-            case_no=start.case_no,
-            kind=start.kind,
-            severity=start.severity,
-            channel=start.channel,
-            received_at=start.received_at,
-            policy=start.policy,
-            clocks=start.clocks,
-        )
+        facts = start.model_dump(include=set(CaseFacts.model_fields))
+        self._case = CaseState(**facts, clocks=start.clocks)
         self._chain: EscalationChain = start.escalation
         # A fixed offset: ZoneInfo reads files, which the sandbox forbids.
         self._zone = timezone(timedelta(minutes=start.utc_offset_minutes))
