@@ -8,7 +8,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 
 from adapters.storage.db import Database
@@ -63,6 +65,14 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # A lost database is the system's fault, not the caller's, and nothing was written:
+        # every write runs in one transaction.
+        log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+        return JSONResponse({"detail": "the case file is unavailable; nothing was recorded, retry later"}, status_code=503)
+
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(health.router, prefix="/api/v1")
     return app

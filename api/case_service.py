@@ -129,8 +129,17 @@ async def open_case(ctx: AppContext, intake: Intake, idempotency_key: str | None
             status.HTTP_409_CONFLICT,
             f"Idempotency-Key already used for case {case.case_no} with a different request",
         )
-    client = await ctx.temporal.client()
-    start = await start_workflow(ctx, client, case)
+    try:
+        client = await ctx.temporal.client()
+        start = await start_workflow(ctx, client, case)
+    except (RPCError, HTTPException) as exc:
+        # The case is in the file; the resume pass starts its workflow once Temporal is back.
+        log.warning("case %s recorded; its workflow could not start yet: %s", case.case_no, exc)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"case {case.case_no} is recorded, but Temporal is not reachable: its clocks start "
+            "as soon as it is back (a retry with the same Idempotency-Key returns this case)",
+        ) from None
     if not replayed:
         log.info("case %s opened (%s, %s)", case.case_no, case.kind, case.severity)
     return case_view(case, ui=_ui(ctx, case), planned=start.clocks), replayed

@@ -189,3 +189,32 @@ async def test_without_a_worker_the_case_is_read_from_the_case_file(env, pg_url,
         ctx_case = (await http.get(f"/cases/{case_no}", headers=AGENT)).json()
         assert ctx_case["live"] is False and ctx_case["stage"] == "new"
         assert [c["name"] for c in ctx_case["clocks"]] == ["response", "plan", "resolution"]
+
+
+async def test_temporal_down_keeps_the_case_and_starts_it_when_back(env, pg_url, executor, db):
+    from api.deps import TemporalGateway
+
+    async with desk_api(env, pg_url, executor) as (http, ctx):
+        working = ctx.temporal
+        ctx.temporal = TemporalGateway(ctx.settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
+        down = await http.post("/cases", json=INTAKE, headers={**AGENT, "Idempotency-Key": "call-42"})
+        assert down.status_code == 503 and "recorded" in down.json()["detail"]
+        assert count_cases(ctx) == 1
+        ctx.temporal = working  # Temporal is back: the retry returns the same case, now started
+        again = await http.post("/cases", json=INTAKE, headers={**AGENT, "Idempotency-Key": "call-42"})
+        assert again.status_code == 200
+        await eventually(lambda: _recorded(ctx, again.json()["case_no"]))
+        assert count_cases(ctx) == 1
+
+
+async def test_database_down_is_a_503_not_a_500(env, pg_url, executor, db):
+    from adapters.storage.db import Database
+
+    async with desk_api(env, pg_url, executor) as (http, ctx):
+        working, ctx.db = ctx.db, Database("postgresql+psycopg2://postgres@127.0.0.1:1/nowhere")
+        refused = await http.post("/cases", json=INTAKE, headers=AGENT)
+        assert refused.status_code == 503 and "nothing was recorded" in refused.json()["detail"]
+        assert (await http.get("/cases", headers=AGENT)).status_code == 503
+        health = await http.get("/healthz")
+        assert health.status_code == 503 and health.json()["database"].startswith("unreachable")
+        ctx.db = working
