@@ -20,4 +20,5 @@ ENV AFTERSALES_ENVIRONMENT=production \
     AFTERSALES_API_HOST=0.0.0.0 \
     AFTERSALES_API_PORT=8000
 EXPOSE 8000
-CMD ["uvicorn", "--factory", "api.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# No access log: a search URL can carry a customer's phone or name (GET /cases?text=…).
+CMD ["uvicorn", "--factory", "api.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--no-access-log"]

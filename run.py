@@ -130,7 +130,8 @@ def main() -> None:
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
-                 "--host", settings.api_host, "--port", str(settings.api_port), "--log-level", "warning"],
+                 "--host", settings.api_host, "--port", str(settings.api_port), "--log-level", "warning",
+                 "--no-access-log"],  # search URLs can carry a phone or a name
                 env=env,
                 start_new_session=True,
             )

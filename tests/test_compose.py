@@ -58,3 +58,4 @@ def test_the_image_copies_what_it_runs():
                    "alembic.ini", "settings.py", "worker.py"):
         assert needed in copied, needed
     assert '"api.app:create_app"' in dockerfile and "--factory" in dockerfile
+    assert '"--no-access-log"' in dockerfile  # search URLs can carry personal data

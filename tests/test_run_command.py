@@ -109,7 +109,10 @@ def test_run_command_end_to_end(tmp_path):
                 ).fetchall()
             return len(rows) == 1
         wait_for(supervisor_notice, 30, "the supervisor's notice in the outbox")
-        assert "13700001234" not in "".join(lines) and "赵女士" not in "".join(lines)  # no personal data in logs
+        found = curl(f"{api}/cases?text=13700001234", *auth)  # a search by phone …
+        assert [c["case_no"] for c in found["items"]] == [case_no]
+        time.sleep(0.5)
+        assert "13700001234" not in "".join(lines) and "赵女士" not in "".join(lines)  # … leaves no trace in the logs
     finally:
         proc.send_signal(signal.SIGINT)
         try:
