@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
 from domain.clocks import ClockState
-from domain.models import CaseKind, Channel, ClockName, Severity, Stage
+from domain.models import CaseKind, Channel, ClockName, Severity, Stage, redact_phones
 from domain.policy import EscalationChain
 
 
@@ -71,18 +71,21 @@ class CaseStart(CaseFacts):
     escalation: EscalationChain  # who is told at each level, also for a supervisor's escalation
 
 
+FreeText = Annotated[str, AfterValidator(redact_phones)]
+
+
 class ActionInput(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     by: str = Field(min_length=1, max_length=100, description="who acted (staff id or role)")
-    note: str = Field(default="", max_length=4000)
+    note: FreeText = Field(default="", max_length=4000)
 
 
 class EscalateInput(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     level: int = Field(default=1, ge=1, le=9)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)
     by: str = Field(default="supervisor", min_length=1, max_length=100)
 
 

@@ -71,6 +71,16 @@ def normalize_phone(raw: str) -> str:
     )
 
 
+# Phone-like runs inside free text: a mobile, or a landline with its area code.
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(?:1[3-9]\d(?:[\s-]?\d){8}|0\d{2,3}[\s-]?[1-9]\d{6,7})(?!\d)")
+
+
+def redact_phones(text: str) -> str:
+    """Free text (notes, reasons) travels through Temporal's history: phones stay out of it.
+    The customer's number is in the case file, where the desk reads it."""
+    return _PHONE_IN_TEXT.sub("[电话]", text)
+
+
 Phone = Annotated[str, AfterValidator(normalize_phone)]
 ProjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")]
 

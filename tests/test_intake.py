@@ -40,3 +40,11 @@ def test_blank_text_is_refused_and_unknown_fields_too():
         sample_intake(description="   ", customer_email="x@example.com")
     fields = {e["loc"][0] for e in err.value.errors()}
     assert fields == {"description", "customer_email"}
+
+
+def test_phones_typed_into_notes_never_reach_the_workflow():
+    from domain.case import ActionInput, EscalateInput
+
+    note = ActionInput(by="a1", note="已电话联系 138 1234 5678，备用 021-12345678；型号 A2024-1180，订单 20261122")
+    assert note.note == "已电话联系 [电话]，备用 [电话]；型号 A2024-1180，订单 20261122"
+    assert EscalateInput(reason="客户+8613812345678再次来电").reason == "客户[电话]再次来电"
