@@ -14,7 +14,13 @@ from datetime import timedelta
 from fastapi import HTTPException, status
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -32,6 +38,8 @@ from workflows.case import ILLEGAL_ACTION, AfterSalesCase
 log = logging.getLogger("aftersales.api")
 # How long a case page waits for the workflow before it answers from the case file.
 LIVE_QUERY_TIMEOUT = timedelta(seconds=3)
+# How long an action waits for the case file to record it before answering "accepted".
+ACTION_RECORD_TIMEOUT = timedelta(seconds=10)
 
 
 def _fingerprint(intake: Intake) -> str:
@@ -197,10 +205,22 @@ def _closed(case: Case, exc: RPCError) -> HTTPException:
     return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal could not take the action: {exc.message}")
 
 
+class ActionPending(Exception):
+    """The workflow accepted the action but is still writing it to the case file."""
+
+
 async def act(ctx: AppContext, case_no: str, action: str, data: ActionInput) -> CaseView:
     case, handle = await _handle(ctx, case_no)
     try:
-        state: CaseState = await handle.execute_update(action, data, result_type=CaseState)
+        # Accepted (or refused with its reason) at once; the result waits for the case file,
+        # which may be down: then the desk hears "accepted" instead of waiting forever.
+        update = await handle.start_update(
+            action, data, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=CaseState
+        )
+        try:
+            state: CaseState = await update.result(rpc_timeout=ACTION_RECORD_TIMEOUT)
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise ActionPending(case_no) from None
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == ILLEGAL_ACTION:

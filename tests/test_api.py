@@ -218,3 +218,29 @@ async def test_database_down_is_a_503_not_a_500(env, pg_url, executor, db):
         health = await http.get("/healthz")
         assert health.status_code == 503 and health.json()["database"].startswith("unreachable")
         ctx.db = working
+
+
+async def test_an_action_while_the_database_is_down_is_accepted_and_recorded_later(env, pg_url, executor, db, monkeypatch):
+    from adapters.storage.db import Database
+    from api import case_service as service
+
+    monkeypatch.setattr(service, "ACTION_RECORD_TIMEOUT", __import__("datetime").timedelta(seconds=2))
+    settings = make_settings(pg_url, DEMO_POLICY, temporal_task_queue=task_queue())
+    app = create_app(settings, client=env.client)
+    ctx = app.state.ctx
+    ctx.clock = env.get_current_time
+    worker_db = Database(pg_url)  # the worker's own connection pool, which we cut below
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk/api/v1") as http:
+        async with new_worker(env.client, settings, worker_db, executor):
+            case_no = (await http.post("/cases", json=INTAKE, headers=AGENT)).json()["case_no"]
+            await eventually(lambda: _recorded(ctx, case_no))
+            healthy = (worker_db.engine, worker_db._sessions)
+            cut = Database("postgresql+psycopg2://postgres@127.0.0.1:1/nowhere")
+            worker_db.engine, worker_db._sessions = cut.engine, cut._sessions
+            pending = await http.post(f"/cases/{case_no}/respond", json={"note": "called back"}, headers=AGENT)
+            assert pending.status_code == 202 and pending.json()["accepted"] is True
+            assert (await http.post(f"/cases/{case_no}/respond", json={}, headers=AGENT)).status_code == 409
+            worker_db.engine, worker_db._sessions = healthy  # the database is back
+            await eventually(lambda: _stage(ctx, case_no) == "responded", timeout=30)
+    worker_db.dispose()
+    ctx.db.dispose()

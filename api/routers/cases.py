@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from adapters.storage import cases as case_file
@@ -72,13 +73,22 @@ async def get_case(case_no: str, ctx: Context, role: DeskRole) -> CaseView:
 
 
 def _action(name: str, path: str, summary: str) -> None:
-    async def endpoint(case_no: str, body: ActionBody, ctx: Context, role: DeskRole) -> CaseView:
-        return await case_service.act(ctx, case_no, name, ActionInput(by=body.by or role, note=body.note))
+    async def endpoint(case_no: str, body: ActionBody, ctx: Context, role: DeskRole) -> CaseView | JSONResponse:
+        try:
+            return await case_service.act(ctx, case_no, name, ActionInput(by=body.by or role, note=body.note))
+        except case_service.ActionPending:
+            return JSONResponse(
+                {"case_no": case_no, "accepted": True, "detail": "accepted; the case file records it when the database is back"},
+                status_code=status.HTTP_202_ACCEPTED,
+            )
 
     endpoint.__name__ = name
     router.add_api_route(
         f"/{{case_no}}/{path}", endpoint, methods=["POST"], response_model=CaseView, summary=summary,
-        responses={409: {"description": "illegal in the case's current stage; the reason is in detail"}},
+        responses={
+            202: {"description": "accepted by the case, not yet in the case file (the database is down)"},
+            409: {"description": "illegal in the case's current stage; the reason is in detail"},
+        },
     )
 
 
