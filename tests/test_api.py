@@ -2,7 +2,7 @@
 
 import asyncio
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import func, select
@@ -224,7 +224,7 @@ async def test_an_action_while_the_database_is_down_is_accepted_and_recorded_lat
     from adapters.storage.db import Database
     from api import case_service as service
 
-    monkeypatch.setattr(service, "ACTION_RECORD_TIMEOUT", __import__("datetime").timedelta(seconds=2))
+    monkeypatch.setattr(service, "ACTION_RECORD_TIMEOUT", timedelta(seconds=2))
     settings = make_settings(pg_url, DEMO_POLICY, temporal_task_queue=task_queue())
     app = create_app(settings, client=env.client)
     ctx = app.state.ctx
