@@ -1,4 +1,4 @@
-"""Activities that write the case file and queue notifications.
+"""Activities that write the case file, queue notifications and archive the service file.
 
 Plain ``def`` activities (SQLAlchemy and psycopg2 block), run on the worker's thread pool.
 Each is idempotent: the event by (case, seq), the notification by its key.
@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import QUEUE_NOTIFICATION, RECORD_CASE_EVENT
+from activities.contracts import ARCHIVE_CASE, QUEUE_NOTIFICATION, RECORD_CASE_EVENT
+from adapters.archive import service_file
 from adapters.notify import outbox
 from adapters.storage import cases
 from adapters.storage.db import Database
@@ -45,5 +46,17 @@ class CaseFileActivities:
         activity.logger.info("notification %s to %s %s", request.template, request.recipient, "queued" if queued else "already queued")
         return queued
 
+    @activity.defn(name=ARCHIVE_CASE)
+    def archive_case(self, case_no: str) -> bool:
+        try:
+            with self.db.session() as session:
+                service_file.archive(
+                    session, case_no, company=self.renderer.company, zone=self.renderer.zone, now=datetime.now(timezone.utc)
+                )
+        except LookupError as exc:
+            raise ApplicationError(str(exc), type="CaseNotFound", non_retryable=True) from None
+        activity.logger.info("case %s archived", case_no)
+        return True
+
     def all(self) -> list:
-        return [self.record_case_event, self.queue_notification]
+        return [self.record_case_event, self.queue_notification, self.archive_case]

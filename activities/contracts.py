@@ -6,3 +6,4 @@ Workflows call activities by these names so that workflow code never imports the
 
 RECORD_CASE_EVENT = "record_case_event"
 QUEUE_NOTIFICATION = "queue_notification"
+ARCHIVE_CASE = "archive_case"

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -31,7 +32,10 @@ def build_context(settings: Settings, client: Client | None = None) -> AppContex
         settings=settings,
         db=Database(settings.database_url),
         policy=policy,
-        calendar=WorkingCalendar(policy.working_time, settings.zone),
+        # For reading working days in the API; each case carries its own calendar.
+        calendar=WorkingCalendar.for_zone(
+            policy.working_time, settings.zone, datetime.now(timezone.utc), years=3, years_before=1
+        ),
         temporal=TemporalGateway(settings, client),
         tokens=settings.tokens(),
     )

@@ -7,6 +7,7 @@ the file with ``last_seq = 0`` and ``resume_unstarted`` starts its workflow late
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from datetime import timedelta
@@ -30,10 +31,13 @@ from adapters.storage.tables import Case
 from api.deps import AppContext
 from api.schemas import CaseView, case_view, ui_link
 from domain import search_attributes as sa
-from domain.case import ActionInput, CaseStart, CaseState, EscalateInput, human_summary, workflow_id
+from domain.calendar import CalendarSpec, WorkingCalendar
+from domain.case import ActionRequest, CaseFacts, CaseStart, CaseState, EscalateInput, human_summary, workflow_id
 from domain.clocks import plan_clocks
 from domain.models import CaseKind, Channel, Intake, Severity, received_at
-from workflows.case import ILLEGAL_ACTION, AfterSalesCase
+from domain.process import FINAL, STEPS, role_refusal
+from domain.steps import StepInput
+from workflows.case import FORBIDDEN, ILLEGAL_ACTION, AfterSalesCase
 
 log = logging.getLogger("aftersales.api")
 # How long a case page waits for the workflow before it answers from the case file.
@@ -48,6 +52,9 @@ def _fingerprint(intake: Intake) -> str:
 
 def _case_start(ctx: AppContext, case: Case) -> CaseStart:
     kind, severity = CaseKind(case.kind), Severity(case.severity)
+    # The case carries its working calendar (holidays of this year and the next) so that
+    # the workflow can replan its clocks itself.
+    calendar = CalendarSpec.build(ctx.policy.working_time, ctx.settings.zone, case.received_at)
     return CaseStart(
         case_no=case.case_no,
         kind=kind,
@@ -55,9 +62,10 @@ def _case_start(ctx: AppContext, case: Case) -> CaseStart:
         channel=Channel(case.channel),
         received_at=case.received_at,
         policy=ctx.policy.name,
-        utc_offset_minutes=int(case.received_at.astimezone(ctx.settings.zone).utcoffset().total_seconds() // 60),
-        clocks=plan_clocks(ctx.policy, ctx.calendar, kind, severity, case.received_at),
-        escalation=ctx.policy.chain(kind),
+        clocks=plan_clocks(ctx.policy, WorkingCalendar(calendar), kind, severity, case.received_at),
+        rules=ctx.policy,
+        calendar=calendar,
+        major=case.major,
     )
 
 
@@ -98,7 +106,9 @@ async def start_workflow(ctx: AppContext, client: Client, case: Case) -> CaseSta
     return start
 
 
-async def open_case(ctx: AppContext, intake: Intake, idempotency_key: str | None) -> tuple[CaseView, bool]:
+async def open_case(
+    ctx: AppContext, intake: Intake, idempotency_key: str | None, related_case_no: str | None = None
+) -> tuple[CaseView, bool]:
     """Record the intake and start its workflow. Returns the case and whether it was a replay."""
     fingerprint = _fingerprint(intake)
     now = await ctx.clock()
@@ -122,6 +132,7 @@ async def open_case(ctx: AppContext, intake: Intake, idempotency_key: str | None
                     zone=ctx.settings.zone,
                     idempotency_key=idempotency_key,
                     fingerprint=fingerprint if idempotency_key else None,
+                    related_case_no=related_case_no,
                 )
             return case, False
         except IntegrityError:
@@ -150,7 +161,7 @@ async def open_case(ctx: AppContext, intake: Intake, idempotency_key: str | None
         ) from None
     if not replayed:
         log.info("case %s opened (%s, %s)", case.case_no, case.kind, case.severity)
-    return case_view(case, ui=_ui(ctx, case), planned=start.clocks), replayed
+    return case_view(case, ui=_ui(ctx, case), state=_planned_state(ctx, case, start), live=False), replayed
 
 
 def _ui(ctx: AppContext, case: Case) -> str:
@@ -171,26 +182,30 @@ async def load(ctx: AppContext, case_no: str) -> Case:
 async def view(ctx: AppContext, case_no: str) -> CaseView:
     """The live case from its workflow; the case file's copy when Temporal cannot answer."""
     case = await load(ctx, case_no)
+    linked = await run_in_threadpool(_linked, ctx, case_no)
     try:
         client = await ctx.temporal.client()
         state = await client.get_workflow_handle(workflow_id(case_no)).query(
             AfterSalesCase.state, rpc_timeout=LIVE_QUERY_TIMEOUT
         )
-        return case_view(case, ui=_ui(ctx, case), state=state)
+        return case_view(case, ui=_ui(ctx, case), state=state, live=True, linked=linked)
     except (RPCError, HTTPException) as exc:
         log.warning("case %s: live state unavailable (%s); answering from the case file", case_no, exc)
+    if case.state is not None:
+        return case_view(case, ui=_ui(ctx, case), state=CaseState.model_validate(case.state), live=False, linked=linked)
+    # Not recorded by its workflow yet: the clocks as they will be planned.
+    return case_view(case, ui=_ui(ctx, case), state=_planned_state(ctx, case), live=False, linked=linked)
 
-    def read_rows() -> CaseView:
-        with ctx.db.session() as session:
-            return case_view(
-                case,
-                ui=_ui(ctx, case),
-                clock_rows=case_file.clocks(session, case.id),
-                escalation_rows=case_file.escalations(session, case.id),
-                event_rows=case_file.events(session, case.id),
-            )
 
-    return await run_in_threadpool(read_rows)
+def _linked(ctx: AppContext, case_no: str) -> list[str]:
+    with ctx.db.session() as session:
+        return [c.case_no for c in case_file.linked(session, case_no)]
+
+
+def _planned_state(ctx: AppContext, case: Case, start: CaseStart | None = None) -> CaseState:
+    start = start or _case_start(ctx, case)
+    facts = start.model_dump(include=set(CaseFacts.model_fields))
+    return CaseState(**facts, clocks=start.clocks, major=start.major)
 
 
 async def _handle(ctx: AppContext, case_no: str) -> tuple[Case, WorkflowHandle]:
@@ -201,7 +216,9 @@ async def _handle(ctx: AppContext, case_no: str) -> tuple[Case, WorkflowHandle]:
 
 def _closed(case: Case, exc: RPCError) -> HTTPException:
     if exc.status == RPCStatusCode.NOT_FOUND:
-        return HTTPException(status.HTTP_409_CONFLICT, f"case {case.case_no} is closed")
+        return HTTPException(
+            status.HTTP_409_CONFLICT, f"case {case.case_no} is {case.stage} and its reopening window has passed"
+        )
     return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal could not take the action: {exc.message}")
 
 
@@ -209,32 +226,75 @@ class ActionPending(Exception):
     """The workflow accepted the action but is still writing it to the case file."""
 
 
-async def act(ctx: AppContext, case_no: str, action: str, data: ActionInput) -> CaseView:
+async def act(ctx: AppContext, case_no: str, action: str, payload: StepInput, role: str) -> CaseView:
+    """Send one action to the case; 403 for a role the stage model does not allow, 409 with
+    the reason when the case's stage or a guard refuses it."""
+    step = STEPS[action]
+    if reason := role_refusal(step, role):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
     case, handle = await _handle(ctx, case_no)
+    request = ActionRequest(
+        action=action, by=payload.by or role, role=role, payload=payload.model_dump(mode="json", exclude={"by"})
+    )
     try:
         # Accepted (or refused with its reason) at once; the result waits for the case file,
         # which may be down: then the desk hears "accepted" instead of waiting forever.
         update = await handle.start_update(
-            action, data, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=CaseState
+            AfterSalesCase.act, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=CaseState
         )
         try:
-            state: CaseState = await update.result(rpc_timeout=ACTION_RECORD_TIMEOUT)
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            # A bound on the whole wait: ``rpc_timeout`` bounds each poll, and a server may
+            # answer a poll early with no outcome and be polled again.
+            async with asyncio.timeout(ACTION_RECORD_TIMEOUT.total_seconds()):
+                state: CaseState = await update.result(rpc_timeout=ACTION_RECORD_TIMEOUT)
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise ActionPending(case_no) from None
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == ILLEGAL_ACTION:
             raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from None
+        if isinstance(cause, ApplicationError) and cause.type == FORBIDDEN:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, cause.message) from None
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, f"the action failed: {cause}") from None
     except RPCError as exc:
         raise _closed(case, exc) from None
-    return case_view(case, ui=_ui(ctx, case), state=state)
+    if action == "record_revisit" and state.revisit and state.revisit.problem_found:
+        await open_revisit_problem(ctx, case, state.revisit.problem)
+    linked = await run_in_threadpool(_linked, ctx, case_no)
+    return case_view(case, ui=_ui(ctx, case), state=state, live=True, linked=linked)
+
+
+async def open_revisit_problem(ctx: AppContext, case: Case, problem: str) -> CaseView | None:
+    """A problem found at a revisit opens a new case for the same customer, linked to this
+    one. Keyed by the parent case, so a retried revisit never opens two."""
+    intake = Intake(
+        kind=CaseKind(case.kind) if case.kind != CaseKind.consultation else CaseKind.repair,
+        channel=Channel(case.channel),
+        customer_name=case.customer.name,
+        phone=case.customer.phone,
+        address=case.address,
+        house_type=case.house_type,
+        description=f"回访发现问题（原工单 {case.case_no}）：{problem}",
+        under_warranty=case.under_warranty,
+        repaired_before=True,
+        project_id=case.project_id,
+    )
+    try:
+        child, _ = await open_case(ctx, intake, f"revisit-problem:{case.case_no}", related_case_no=case.case_no)
+    except HTTPException as exc:
+        if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
+            raise
+        # Recorded; its workflow starts with the resume pass.
+        log.warning("case %s: the revisit's new case waits for Temporal", case.case_no)
+        return None
+    log.info("case %s: revisit problem opened case %s", case.case_no, child.case_no)
+    return child
 
 
 async def escalate(ctx: AppContext, case_no: str, request: EscalateInput) -> None:
     case, handle = await _handle(ctx, case_no)
-    if case.stage == "closed":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"case {case.case_no} is closed")
+    if case.stage in FINAL:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"case {case.case_no} is {case.stage}")
     try:
         await handle.signal(AfterSalesCase.escalate, request)
     except RPCError as exc:

@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from adapters.storage.db import Database
 from adapters.temporal_client import connect
+from domain import process
 from domain.calendar import WorkingCalendar
 from domain.policy import Policy
 from settings import Settings
@@ -91,8 +92,8 @@ def allow(*roles: str):
     return check
 
 
-DESK = ("agent", "supervisor", "manager", "admin")
-SUPERVISORS = ("supervisor", "manager", "admin")
+DESK = tuple(sorted(process.DESK))
+SUPERVISORS = tuple(sorted(process.SUPERVISORS))
 
 DeskRole = Annotated[str, Depends(allow(*DESK))]
 SupervisorRole = Annotated[str, Depends(allow(*SUPERVISORS))]

@@ -1,15 +1,30 @@
-"""What the API returns. Built from the live workflow when it answers, else from the case file."""
+"""What the API returns. Built from the live workflow when it answers, else from the case file's copy of its last state."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.storage.tables import Case, CaseEventRow, EscalationRow, SlaClock
-from domain.case import ACTIONS, CaseState, workflow_id
-from domain.clocks import ClockState, ClockStatus, clock_status
+from adapters.storage.tables import Case
+from domain.case import (
+    Acceptance,
+    Amendment,
+    CaseState,
+    ComplaintRound,
+    Handover,
+    PlanRound,
+    Revisit,
+    Settlement,
+    Survey,
+    WorkOrder,
+    workflow_id,
+)
+from domain.clocks import ClockState, ClockStatus, Pause
+from domain.process import STEPS, refusal
 
 
 class ClockOut(BaseModel):
@@ -24,26 +39,12 @@ class ClockOut(BaseModel):
     breached_at: datetime | None
     level: int
     status: ClockStatus
+    paused_at: datetime | None
+    pauses: list[Pause]
 
     @classmethod
     def from_state(cls, clock: ClockState) -> "ClockOut":
         return cls.model_validate(clock.model_dump(exclude={"milestones"}))
-
-    @classmethod
-    def from_row(cls, row: SlaClock) -> "ClockOut":
-        return cls(
-            name=row.name,
-            limit=row.limit,
-            basis=row.basis,
-            started_at=row.started_at,
-            deadline=row.deadline,
-            warn_at=row.warn_at,
-            met_at=row.met_at,
-            warned_at=row.warned_at,
-            breached_at=row.breached_at,
-            level=row.level,
-            status=clock_status(row.met_at, row.warned_at, row.breached_at),
-        )
 
 
 class EscalationOut(BaseModel):
@@ -59,7 +60,9 @@ class ActionOut(BaseModel):
     action: str
     at: datetime
     by: str
-    note: str = ""
+    role: str
+    stage: str | None
+    data: dict[str, Any]
 
 
 class Customer(BaseModel):
@@ -103,7 +106,7 @@ class CaseList(BaseModel):
 
 
 class CaseView(CaseSummary):
-    """One case in full: the intake from the case file, the clocks from the workflow."""
+    """One case in full: the intake from the case file, every step from the workflow."""
 
     workflow_id: str
     temporal_ui: str
@@ -116,33 +119,69 @@ class CaseView(CaseSummary):
     under_warranty: str
     repaired_before: bool
     project_id: str | None
+    related_case_no: str | None = Field(description="the case this one was opened from")
+    linked_cases: list[str] = Field(description="cases opened from this one's revisit")
+    owner: str | None
+    major: bool
+    next_actions: list[str] = Field(description="actions the stage model allows now (roles permitting)")
     clocks: list[ClockOut]
     escalations: list[EscalationOut]
     actions: list[ActionOut]
+    remote_guidance: str
+    survey: Survey | None
+    plans: list[PlanRound]
+    work_orders: list[WorkOrder]
+    amendments: list[Amendment]
+    acceptance: Acceptance | None
+    settlement: Settlement | None
+    revisit: Revisit | None
+    complaint_rounds: list[ComplaintRound]
+    task_group: list[dict[str, str]]
+    gm_revisit: dict[str, Any] | None
+    handover: Handover | None
+    answer: str
+    notes: list[dict[str, Any]]
+    visits: int
+    reworks: int
+    first_time_fix: bool | None
+    amount_due: Decimal
+    reopened: int
 
 
-_EVENT_ACTIONS = {action.event: action.name for action in ACTIONS.values()}
+_RECORDS = (
+    "owner", "major", "remote_guidance", "survey", "plans", "work_orders", "amendments", "acceptance",
+    "settlement", "revisit", "complaint_rounds", "task_group", "gm_revisit", "handover", "answer", "notes",
+    "visits", "reworks", "first_time_fix", "amount_due", "reopened",
+)
 
 
 def ui_link(ui_url: str, namespace: str, case_no: str) -> str:
     return f"{ui_url}/namespaces/{namespace}/workflows/{quote(workflow_id(case_no), safe='')}"
 
 
-def case_view(
-    case: Case,
-    *,
-    ui: str,
-    state: CaseState | None = None,
-    clock_rows: list[SlaClock] = (),
-    escalation_rows: list[EscalationRow] = (),
-    event_rows: list[CaseEventRow] = (),
-    planned: list[ClockState] = (),
-) -> CaseView:
-    """The case as the desk sees it: live from ``state`` when given, else from the rows."""
+def next_actions(state: CaseState) -> list[str]:
+    return [name for name, step in STEPS.items() if refusal(step, state.kind, state.stage) is None]
+
+
+def case_view(case: Case, *, ui: str, state: CaseState, live: bool, linked: list[str] = ()) -> CaseView:
+    """The case as the desk sees it: the intake from the file, everything else from ``state``
+    (the workflow's, live, or the last one the case file recorded)."""
     base = CaseSummary.from_row(case).model_dump()
-    file = dict(
+    base.update(
+        kind=state.kind.value,
+        severity=state.severity.value,
+        stage=state.stage.value,
+        sla_breached=state.sla_breached,
+        escalated=state.escalated,
+        next_deadline=state.next_deadline,
+    )
+    records = {name: getattr(state, name) for name in _RECORDS}
+    return CaseView(
+        **base,
+        **records,
         workflow_id=workflow_id(case.case_no),
         temporal_ui=ui,
+        live=live,
         customer=Customer(name=case.customer.name, phone=case.customer.phone),
         address=case.address,
         house_type=case.house_type,
@@ -151,45 +190,13 @@ def case_view(
         under_warranty=case.under_warranty,
         repaired_before=case.repaired_before,
         project_id=case.project_id,
+        related_case_no=case.related_case_no,
+        linked_cases=list(linked),
+        next_actions=next_actions(state),
+        clocks=[ClockOut.from_state(c) for c in state.clocks],
+        escalations=[EscalationOut.model_validate(e.model_dump()) for e in state.escalations],
+        actions=[ActionOut.model_validate(a.model_dump()) for a in state.actions],
     )
-    if state is not None:
-        base.update(
-            stage=state.stage.value,
-            sla_breached=state.sla_breached,
-            escalated=state.escalated,
-            next_deadline=state.next_deadline,
-        )
-        return CaseView(
-            **base,
-            **file,
-            live=True,
-            clocks=[ClockOut.from_state(c) for c in state.clocks],
-            escalations=[EscalationOut.model_validate(e.model_dump()) for e in state.escalations],
-            actions=[ActionOut.model_validate(a.model_dump()) for a in state.actions],
-        )
-    clocks = [ClockOut.from_row(r) for r in clock_rows] or [ClockOut.from_state(c) for c in planned]
-    return CaseView(
-        **base,
-        **file,
-        live=False,
-        clocks=clocks,
-        escalations=[
-            EscalationOut(level=r.level, at=r.at, source=r.source, clock=r.clock, reason=r.reason, by=r.by)
-            for r in escalation_rows
-        ],
-        actions=[
-            ActionOut(action=_EVENT_ACTIONS[r.type], at=r.at, by=r.actor, note=r.data.get("note", ""))
-            for r in event_rows
-            if r.type in _EVENT_ACTIONS
-        ],
-    )
-
-
-class ActionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    note: str = Field(default="", max_length=4000)
-    by: str | None = Field(default=None, min_length=1, max_length=100, description="staff id; defaults to the role")
 
 
 class EscalateBody(BaseModel):

@@ -1,55 +1,23 @@
-"""The after-sales case: its stages, which desk action is legal when, and the messages that
-cross between the API, the workflow and the case file."""
+"""The after-sales case: its facts, its live state with every record of the process, and the
+messages that cross between the API, the workflow and the case file.
+
+Which action is legal when lives in ``domain.process``; what an action does to the state in
+``domain.casework``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Annotated, Any, Literal
+from decimal import Decimal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
+from domain.calendar import CalendarSpec
 from domain.clocks import ClockState
-from domain.models import CaseKind, Channel, ClockName, Severity, Stage, redact_phones
-from domain.policy import EscalationChain
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str  # the update's name and the API path
-    verb: str  # for messages: "respond to"
-    source: Stage
-    target: Stage
-    meets: ClockName | None  # the clock this action stops
-    event: str  # the case-file event it writes
-
-
-ACTIONS: dict[str, Action] = {
-    a.name: a
-    for a in (
-        Action("respond", "respond to", Stage.new, Stage.responded, ClockName.response, "responded"),
-        Action("propose_plan", "propose a plan for", Stage.responded, Stage.planned, ClockName.plan, "plan_proposed"),
-        Action("resolve", "resolve", Stage.planned, Stage.resolved, ClockName.resolution, "resolved"),
-        Action("close", "close", Stage.resolved, Stage.closed, None, "closed"),
-    )
-}
-
-# What the desk must do next, per stage, to explain a refused action.
-_NEXT_STEP = {
-    Stage.new: "the customer has not been contacted yet: respond first",
-    Stage.responded: "no plan has been given yet: propose a plan first",
-    Stage.planned: "the plan has not been carried out yet: resolve the case first",
-    Stage.resolved: "the case is resolved: it can only be closed",
-    Stage.closed: "the case is closed",
-}
-
-
-def refusal(action: str, stage: Stage) -> str | None:
-    """Why ``action`` is illegal in ``stage``, or None when it is allowed."""
-    step = ACTIONS[action]
-    if stage == step.source:
-        return None
-    return f"cannot {step.verb} case in stage '{stage.value}': {_NEXT_STEP[stage]}"
+from domain.models import CaseKind, Channel, ClockName, Severity, Stage
+from domain.policy import Policy
+from domain.steps import FreeText
 
 
 class CaseFacts(BaseModel):
@@ -64,21 +32,22 @@ class CaseFacts(BaseModel):
 
 
 class CaseStart(CaseFacts):
-    """The workflow's input: the facts, the planned clocks and the escalation chain."""
+    """The workflow's input: the facts, the planned clocks, and the rules and working
+    calendar the case runs by, so that the workflow replans its own clocks."""
 
-    utc_offset_minutes: int  # the company's, for the times shown in the Temporal UI
     clocks: list[ClockState]
-    escalation: EscalationChain  # who is told at each level, also for a supervisor's escalation
+    rules: Policy
+    calendar: CalendarSpec  # carries the company's UTC offset too
+    major: bool = False  # a major complaint from intake
 
 
-FreeText = Annotated[str, AfterValidator(redact_phones)]
+class ActionRequest(BaseModel):
+    """One desk, field or supervisor action sent to the workflow (the ``act`` update)."""
 
-
-class ActionInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    by: str = Field(min_length=1, max_length=100, description="who acted (staff id or role)")
-    note: FreeText = Field(default="", max_length=4000)
+    action: str  # a name in domain.process.STEPS
+    by: str = Field(min_length=1, max_length=100)
+    role: str
+    payload: dict[str, Any] = Field(default_factory=dict)  # the action's model in domain.steps
 
 
 class EscalateInput(BaseModel):
@@ -90,10 +59,14 @@ class EscalateInput(BaseModel):
 
 
 class ActionRecord(BaseModel):
+    """One action in the case's timeline, with what was entered."""
+
     action: str
     at: AwareDatetime
     by: str
-    note: str = ""
+    role: str = ""
+    stage: Stage | None = None  # the stage it led to
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
 class EscalationRecord(BaseModel):
@@ -106,13 +79,146 @@ class EscalationRecord(BaseModel):
     notify: list[str]
 
 
+class Confirmation(BaseModel):
+    how: str
+    confirmed_at: AwareDatetime
+    through: str
+    recorded_by: str
+
+
+class Survey(BaseModel):
+    appointment: AwareDatetime
+    technician: str
+    booked_at: AwareDatetime
+    media: list[str] = Field(default_factory=list)
+    measurements: str = ""
+    cause: str = ""
+    responsibility: str | None = None
+    recorded_at: AwareDatetime | None = None
+
+
+class PlanRound(BaseModel):
+    round: int
+    cause: str
+    method: str
+    materials: list[str]
+    labour_hours: Decimal
+    cost_estimate: Decimal
+    proposed_at: AwareDatetime
+    proposed_by: str
+    status: Literal["free", "awaiting_confirmation", "confirmed", "rejected"]
+    confirmation: Confirmation | None = None
+    rejection: str = ""
+
+
+class Amendment(BaseModel):
+    change: str
+    cost_delta: Decimal
+    proposed_at: AwareDatetime
+    proposed_by: str
+    work_order: int
+    consent: Confirmation | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.cost_delta != 0 and self.consent is None
+
+
+class WorkOrder(BaseModel):
+    number: int  # 1 for the first visit, 2 for the first rework…
+    task: str
+    technician: str
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    requirements: str = ""
+    dispatched_at: AwareDatetime
+    confirmed_at: AwareDatetime | None = None
+    reschedules: list[dict[str, Any]] = Field(default_factory=list)
+    completed_at: AwareDatetime | None = None
+    self_check: str = ""
+    outcome: Literal["accepted", "rejected"] | None = None
+    rejection: str = ""
+
+
+class Acceptance(BaseModel):
+    signed_by: str
+    signed_at: AwareDatetime
+    recorded_at: AwareDatetime
+    remote: bool = False  # solved by remote guidance, no visit
+    note: str = ""
+
+
+class Settlement(BaseModel):
+    amount: Decimal
+    invoice_no: str
+    settled_at: AwareDatetime
+    by: str
+
+
+class Revisit(BaseModel):
+    due_at: AwareDatetime
+    window_end: AwareDatetime
+    method: str | None = None
+    satisfaction: str | None = None
+    attitude: int | None = None
+    professionalism: int | None = None
+    timeliness: int | None = None
+    low_score: bool = False
+    problem_found: bool = False
+    problem: str = ""
+    comments: str = ""
+    recorded_at: AwareDatetime | None = None
+    follow_up: str = ""
+    followed_up_at: AwareDatetime | None = None
+
+
+class ComplaintRound(BaseModel):
+    round: int
+    department: str | None = None
+    owner: str | None = None
+    solution: str = ""
+    compensation: str = ""
+    written: bool = False
+    solution_at: AwareDatetime | None = None
+    result: str = ""
+    result_at: AwareDatetime | None = None
+    satisfied: bool | None = None
+    verdict_comments: str = ""
+    verdict_at: AwareDatetime | None = None
+
+
+class Handover(BaseModel):
+    to: str
+    reply_by: AwareDatetime
+    at: AwareDatetime
+
+
 class CaseState(CaseFacts):
-    """The whole live case, as the ``state`` query returns it."""
+    """The whole live case, as the ``state`` query returns it and the service file shows it."""
 
     stage: Stage = Stage.new
+    owner: str | None = None
+    major: bool = False
     clocks: list[ClockState]
     actions: list[ActionRecord] = Field(default_factory=list)
     escalations: list[EscalationRecord] = Field(default_factory=list)
+    # the records of the process, step by step
+    remote_guidance: str = ""
+    survey: Survey | None = None
+    plans: list[PlanRound] = Field(default_factory=list)
+    work_orders: list[WorkOrder] = Field(default_factory=list)
+    amendments: list[Amendment] = Field(default_factory=list)
+    acceptance: Acceptance | None = None
+    settlement: Settlement | None = None
+    revisit: Revisit | None = None
+    complaint_rounds: list[ComplaintRound] = Field(default_factory=list)
+    task_group: list[dict[str, str]] = Field(default_factory=list)
+    gm_revisit: dict[str, Any] | None = None
+    handover: Handover | None = None
+    answer: str = ""
+    notes: list[dict[str, Any]] = Field(default_factory=list)
+    closed_at: AwareDatetime | None = None
+    reopened: int = 0
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -127,11 +233,51 @@ class CaseState(CaseFacts):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def next_deadline(self) -> AwareDatetime | None:
-        open_deadlines = [c.deadline for c in self.clocks if c.met_at is None]
+        if self.stage in (Stage.closed, Stage.cancelled):
+            return None
+        open_deadlines = [c.deadline for c in self.clocks if c.met_at is None and c.paused_at is None]
         return min(open_deadlines, default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def visits(self) -> int:
+        return len(self.work_orders)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reworks(self) -> int:
+        return sum(1 for w in self.work_orders if w.outcome == "rejected")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def first_time_fix(self) -> bool | None:
+        """Accepted after the first visit (or remotely) with no rework; None until accepted."""
+        if self.acceptance is None:
+            return None
+        return self.reworks == 0 and self.visits <= 1
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount_due(self) -> Decimal:
+        """The confirmed plan's price plus every consented amendment."""
+        confirmed = next((p for p in reversed(self.plans) if p.status in ("confirmed", "free")), None)
+        base = confirmed.cost_estimate if confirmed else Decimal(0)
+        return base + sum((a.cost_delta for a in self.amendments if a.consent is not None), Decimal(0))
 
     def clock(self, name: ClockName) -> ClockState:
         return next(c for c in self.clocks if c.name == name)
+
+    def find_clock(self, name: ClockName) -> ClockState | None:
+        return next((c for c in self.clocks if c.name == name), None)
+
+    def current_plan(self) -> PlanRound | None:
+        return self.plans[-1] if self.plans else None
+
+    def current_order(self) -> WorkOrder | None:
+        return self.work_orders[-1] if self.work_orders else None
+
+    def current_round(self) -> ComplaintRound | None:
+        return self.complaint_rounds[-1] if self.complaint_rounds else None
 
 
 class CaseEvent(BaseModel):
@@ -161,12 +307,15 @@ def workflow_id(case_no: str) -> str:
 
 
 def human_summary(start: CaseStart) -> str:
-    return f"{start.kind.value} · {start.severity.value} · via {start.channel.value} · {start.case_no}"
+    major = " · major" if start.major else ""
+    return f"{start.kind.value}{major} · {start.severity.value} · via {start.channel.value} · {start.case_no}"
 
 
 def human_details(state: CaseState, zone: tzinfo) -> str:
     """Current details for the Temporal UI: the stage, each clock, the escalation level."""
-    lines = [f"Stage: {state.stage.value}"]
+    lines = [f"Stage: {state.stage.value}" + (" · major complaint" if state.major else "")]
+    if state.owner:
+        lines.append(f"Owner: {state.owner}")
     for clock in state.clocks:
         when = clock.deadline.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %z")
         lines.append(f"{clock.name.value}: {clock.status} (due {when})")

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 
 class CaseKind(StrEnum):
@@ -33,17 +33,43 @@ class Channel(StrEnum):
 
 
 class Stage(StrEnum):
-    new = "new"  # recorded, acknowledgement sent, nobody has contacted the customer yet
-    responded = "responded"  # first contact made (apology for a complaint)
-    planned = "planned"  # plan or solution given
-    resolved = "resolved"  # the problem is solved
-    closed = "closed"  # the file is closed
+    """Where a case stands. Which actions each stage allows is in ``domain.process``."""
+
+    new = "new"  # recorded and acknowledged; nobody has contacted the customer yet
+    # repairs and installations
+    diagnosing = "diagnosing"  # contacted: remote guidance or an on-site survey next
+    survey_booked = "survey_booked"  # an on-site survey is booked
+    planning = "planning"  # cause known: a repair plan is being made (round after round)
+    awaiting_confirmation = "awaiting_confirmation"  # a paid plan waits for the customer's yes
+    ready_to_dispatch = "ready_to_dispatch"  # plan agreed (free or confirmed), or rework due
+    dispatched = "dispatched"  # a work order is out: re-confirm, visit, self-check
+    awaiting_acceptance = "awaiting_acceptance"  # work done: the customer inspects it
+    awaiting_settlement = "awaiting_settlement"  # accepted paid work: settle and invoice
+    awaiting_revisit = "awaiting_revisit"  # revisit due 3–7 days after acceptance
+    follow_up = "follow_up"  # a low score at the revisit: the supervisor follows up
+    # complaints
+    investigating = "investigating"  # apologised: the responsible department finds a solution
+    solution_given = "solution_given"  # a solution is given: its result is followed through
+    awaiting_verdict = "awaiting_verdict"  # the result is reported: is the customer satisfied?
+    # consultations
+    handed_over = "handed_over"  # handed over with an expected reply time
+    # every kind
+    closed = "closed"  # the service file is archived
+    cancelled = "cancelled"
 
 
 class ClockName(StrEnum):
-    response = "response"
-    plan = "plan"
-    resolution = "resolution"
+    response = "response"  # first contact (apology for a complaint)
+    plan = "plan"  # plan or solution given
+    resolution = "resolution"  # the work accepted, the complaint's result reported
+    reconfirm = "reconfirm"  # the technician re-confirms the visit before the appointment
+    revisit = "revisit"  # the revisit after acceptance
+    follow_up = "follow_up"  # the supervisor's follow-up of a low revisit score
+    gm_revisit = "gm_revisit"  # the general manager's revisit after a major complaint
+    reply = "reply"  # a handed-over consultation's expected reply
+
+
+SLA_CLOCKS = (ClockName.response, ClockName.plan, ClockName.resolution)
 
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -110,6 +136,17 @@ class Intake(BaseModel):
         default=None,
         description="When the customer reported it, if earlier than now; the clocks start here.",
     )
+    major: bool = Field(
+        default=False,
+        description="A major complaint: a task group, a written solution within 24 h and the "
+        "general manager's personal revisit (complaints only).",
+    )
+
+    @model_validator(mode="after")
+    def _major_is_a_complaint(self) -> "Intake":
+        if self.major and self.kind != CaseKind.complaint:
+            raise ValueError("only a complaint can be major")
+        return self
 
 
 def received_at(intake: Intake, now: datetime) -> datetime:

@@ -178,6 +178,51 @@ class Emergency(_Strict):
     keywords: list[str] = Field(default_factory=list)
 
 
+class Process(_Strict):
+    """The process's own time limits and rules beyond the three SLA clocks (DOMAIN.md §1–2, §4)."""
+
+    # The technician re-confirms a visit this long before its appointment (003: 12 hours).
+    reconfirm_before: str = "12h"
+    # The revisit lands on a working day in this window after acceptance (001: 3–7 days).
+    revisit_after: str = "3d"
+    revisit_within: str = "7d"
+    # A revisit is a low score when the overall answer is one of these or a core question
+    # (attitude, professionalism, timeliness; 1–5) is at most ``low_core_at_most``.
+    low_overall: list[Literal["very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"]] = [
+        "neutral",
+        "dissatisfied",
+        "very_dissatisfied",
+    ]
+    low_core_at_most: int = Field(default=2, ge=1, le=5)
+    # A supervisor follows up a low score within this (003: 1 hour).
+    follow_up: str = "1h"
+    # The general manager's personal revisit after a major complaint (003 names no limit).
+    gm_revisit: str = "3d"
+    # A closed or cancelled case can be reopened within this.
+    reopen_within: str = "7d"
+    # Which clocks a supervisor may pause, and for what (waiting for the customer, for parts).
+    pausable_clocks: list[Literal["response", "plan", "resolution", "reconfirm", "revisit", "follow_up", "gm_revisit", "reply"]] = [
+        "plan",
+        "resolution",
+    ]
+    pause_reasons: list[Literal["customer", "parts"]] = ["customer", "parts"]
+
+    @field_validator("reconfirm_before", "revisit_after", "revisit_within", "follow_up", "gm_revisit", "reopen_within")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> "Process":
+        if parse_duration(self.revisit_within) <= parse_duration(self.revisit_after):
+            raise ValueError("revisit_within must be longer than revisit_after")
+        return self
+
+    def seconds(self, name: str) -> int:
+        return parse_duration(getattr(self, name))
+
+
 class Policy(_Strict):
     name: str = "default"
     warning_at: float = Field(default=0.8, gt=0, lt=1, description="warn at this share of the limit")
@@ -185,6 +230,7 @@ class Policy(_Strict):
     clocks: Clocks
     escalation: Escalation
     emergency: Emergency = Emergency()
+    process: Process = Process()
 
     def clock(self, kind: CaseKind, severity: Severity, name: ClockName) -> ClockLimit:
         return getattr(getattr(self.clocks, CaseKind(kind).value), Severity(severity).value).limit(ClockName(name))

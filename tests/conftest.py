@@ -90,12 +90,9 @@ def database(pg_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def db(database: Database) -> Database:
-    """The session's database, emptied before the test.
-
-    The case-number counter stays: the shared Temporal test server still knows the earlier
-    tests' workflow ids, as a real Temporal would, and numbers are never handed out twice.
-    """
-    names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "case_counters")
+    """The session's database, emptied before the test, case numbers included: every test
+    has a Temporal server of its own, so no earlier workflow holds a number."""
+    names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
     with database.session() as session:
         session.execute(text(f"TRUNCATE {names} CASCADE"))
     return database
@@ -199,3 +196,24 @@ async def eventually(check, timeout: float = 15.0, interval: float = 0.1):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {getattr(check, '__name__', check)}")
         await asyncio.sleep(interval)
+
+
+def action(name: str, role: str = "agent", by: str = "agent-007", **payload):
+    """An ``act`` update's input, as the API builds it."""
+    from domain.case import ActionRequest
+
+    return ActionRequest(action=name, by=by, role=role, payload=payload)
+
+
+async def act(handle, name: str, role: str = "agent", by: str = "agent-007", **payload):
+    """Take an action on a case's workflow directly (the API's path is tested in test_api)."""
+    from workflows.case import AfterSalesCase
+
+    return await handle.execute_update(AfterSalesCase.act, action(name, role, by, **payload))
+
+
+async def finish(env: WorkflowEnvironment, handle):
+    """The workflow's result, skipping time until it ends (a handle that was not returned by
+    ``start_workflow`` does not skip time by itself)."""
+    async with env.time_skipping_unlocked():
+        return await handle.result()

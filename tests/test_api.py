@@ -116,11 +116,20 @@ async def test_the_same_idempotency_key_opens_one_case(env, pg_url, executor, db
 async def test_actions_in_order_and_a_409_with_the_reason_out_of_order(env, pg_url, executor, db):
     async with desk_api(env, pg_url, executor) as (http, ctx):
         case_no = (await http.post("/cases", json=INTAKE, headers=AGENT)).json()["case_no"]
-        early = await http.post(f"/cases/{case_no}/resolve", json={}, headers=AGENT)
+        early = await http.post(f"/cases/{case_no}/solve-remotely", json={"guidance": "reset it"}, headers=AGENT)
         assert early.status_code == 409
-        assert early.json()["detail"] == "cannot resolve case in stage 'new': the customer has not been contacted yet: respond first"
-        for path in ("respond", "propose-plan", "resolve", "close"):
-            done = await http.post(f"/cases/{case_no}/{path}", json={"note": f"{path} ok", "by": "agent-zhang"}, headers=AGENT)
+        assert early.json()["detail"] == (
+            "cannot solve remotely a case in stage 'new': nobody has contacted the customer yet: "
+            "respond first (apologise, for a complaint)"
+        )
+        now = (await env.get_current_time()).isoformat()
+        for path, body in (
+            ("respond", {"note": "called back"}),
+            ("solve-remotely", {"guidance": "reset the hinge screw"}),
+            ("accept-work", {"signed_by": "customer", "signed_at": now}),
+            ("record-revisit", {"method": "phone", "satisfaction": "satisfied", "attitude": 5, "professionalism": 5, "timeliness": 4}),
+        ):
+            done = await http.post(f"/cases/{case_no}/{path}", json={**body, "by": "agent-zhang"}, headers=AGENT)
             assert done.status_code == 200, done.text
         assert done.json()["stage"] == "closed"
         assert [a["by"] for a in done.json()["actions"]] == ["agent-zhang"] * 4
@@ -241,6 +250,6 @@ async def test_an_action_while_the_database_is_down_is_accepted_and_recorded_lat
             assert pending.status_code == 202 and pending.json()["accepted"] is True
             assert (await http.post(f"/cases/{case_no}/respond", json={}, headers=AGENT)).status_code == 409
             worker_db.engine, worker_db._sessions = healthy  # the database is back
-            await eventually(lambda: _stage(ctx, case_no) == "responded", timeout=30)
+            await eventually(lambda: _stage(ctx, case_no) == "diagnosing", timeout=30)
     worker_db.dispose()
     ctx.db.dispose()

@@ -11,7 +11,7 @@ from domain.policy import load_policy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = load_policy(DEFAULT_POLICY)
-CAL = WorkingCalendar(POLICY.working_time, SHANGHAI)
+CAL = WorkingCalendar.for_zone(POLICY.working_time, SHANGHAI, datetime(2026, 1, 1, tzinfo=SHANGHAI))
 
 
 def at(*args) -> datetime:

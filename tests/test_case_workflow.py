@@ -11,15 +11,14 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 
+from adapters.archive import service_file
 from adapters.storage import cases as case_file
 from adapters.storage.tables import Case, EscalationRow, Notification
 from api import case_service
-from conftest import DEFAULT_POLICY, DEMO_POLICY, eventually, running_desk, sample_intake
-from domain.case import ActionInput, CaseState, EscalateInput, workflow_id
+from conftest import DEFAULT_POLICY, DEMO_POLICY, act, eventually, finish, running_desk, sample_intake
+from domain.case import CaseState, EscalateInput, workflow_id
 from domain.models import ClockName, Severity, Stage
 from workflows.case import AfterSalesCase
-
-DESK = ActionInput(by="agent-007")
 
 
 async def open_case(ctx, **intake):
@@ -57,7 +56,7 @@ async def test_response_met_just_in_time_is_not_breached(env, pg_url, executor, 
         case_no, handle = await open_case(ctx)
         await eventually(lambda: "opened" in event_types(ctx, case_no))
         await env.sleep(5.5)
-        await handle.execute_update(AfterSalesCase.respond, DESK)
+        await act(handle, "respond")
         await env.sleep(2)
         response = (await state(handle)).clock(ClockName.response)
         assert response.status == "met"
@@ -103,9 +102,9 @@ async def test_a_breach_is_recorded_escalated_and_the_work_goes_on(env, pg_url, 
         assert (await state(handle)).clock(ClockName.response).level == 2
         await eventually(lambda: ("escalation", "manager") in outbox(ctx, case_no))
 
-        late = await handle.execute_update(AfterSalesCase.respond, DESK)
+        late = await act(handle, "respond")
         assert late.clock(ClockName.response).status == "met_late"
-        assert late.stage == Stage.responded
+        assert late.stage == Stage.diagnosing
 
 
 async def test_an_emergency_runs_on_the_short_clock(env, pg_url, executor, db):
@@ -157,13 +156,13 @@ async def test_actions_out_of_order_are_refused_with_a_reason(env, pg_url, execu
     async with running_desk(env, pg_url, executor, DEMO_POLICY) as ctx:
         _, handle = await open_case(ctx)
         with pytest.raises(WorkflowUpdateFailedError) as err:
-            await handle.execute_update(AfterSalesCase.propose_plan, DESK)
+            await act(handle, "propose_plan", cause="x", method="y", labour_hours=1, cost_estimate=0)
         assert "respond first" in str(err.value.cause)
-        await handle.execute_update(AfterSalesCase.respond, DESK)
+        await act(handle, "respond")
         with pytest.raises(WorkflowUpdateFailedError) as err:
-            await handle.execute_update(AfterSalesCase.respond, DESK)
-        assert "propose a plan first" in str(err.value.cause)
-        assert (await state(handle)).stage == Stage.responded
+            await act(handle, "respond")
+        assert "diagnose first" in str(err.value.cause)
+        assert (await state(handle)).stage == Stage.diagnosing
 
 
 async def test_a_supervisor_escalates_by_signal(env, pg_url, executor, db):
@@ -178,18 +177,23 @@ async def test_a_supervisor_escalates_by_signal(env, pg_url, executor, db):
             assert session.scalar(select(Case.escalated).where(Case.case_no == case_no)) is True
 
 
-async def test_the_whole_path_to_a_closed_case(env, pg_url, executor, db):
+async def test_a_remote_fix_runs_to_its_archived_end(env, pg_url, executor, db):
     async with running_desk(env, pg_url, executor, DEFAULT_POLICY) as ctx:
         case_no, handle = await open_case(ctx)
-        for action in ("respond", "propose_plan", "resolve", "close"):
-            await handle.execute_update(action, ActionInput(by="agent-007", note=f"{action} done"))
-        final = await handle.result()
-        assert final.stage == Stage.closed
-        assert [c.status for c in final.clocks] == ["met", "met", "met"]
+        await act(handle, "respond")
+        await act(handle, "solve_remotely", guidance="reset the breaker")
+        signed = (await env.get_current_time()).isoformat()
+        await act(handle, "accept_work", signed_by="customer", signed_at=signed)
+        await act(handle, "record_revisit", method="phone", satisfaction="satisfied", attitude=5, professionalism=4, timeliness=5)
+        final = await finish(env, handle)  # the reopening window (7 days) skips by
+        assert final.stage == Stage.closed and final.first_time_fix is True
+        assert {c.name: c.status for c in final.clocks} == {
+            "response": "met", "plan": "met", "resolution": "met", "revisit": "met"
+        }
         assert not final.sla_breached
-        await eventually(lambda: event_types(ctx, case_no)[-1] == "closed")
-        assert event_types(ctx, case_no) == ["opened", "responded", "plan_proposed", "resolved", "closed"]
+        assert event_types(ctx, case_no) == ["opened", "respond", "solve_remotely", "accept_work", "record_revisit"]
         with ctx.db.session() as session:
             case = case_file.get_case(session, case_no)
             assert case.stage == "closed" and case.next_deadline is None
+            assert service_file.stored(session, case) is not None
         assert outbox(ctx, case_no) == [("acknowledgement", "customer")]

@@ -43,8 +43,16 @@ def test_blank_text_is_refused_and_unknown_fields_too():
 
 
 def test_phones_typed_into_notes_never_reach_the_workflow():
-    from domain.case import ActionInput, EscalateInput
+    from domain import steps
+    from domain.case import EscalateInput
 
-    note = ActionInput(by="a1", note="已电话联系 138 1234 5678，备用 021-12345678；型号 A2024-1180，订单 20261122")
+    note = steps.AddNote(note="已电话联系 138 1234 5678，备用 021-12345678；型号 A2024-1180，订单 20261122")
     assert note.note == "已电话联系 [电话]，备用 [电话]；型号 A2024-1180，订单 20261122"
+    assert steps.RejectWork(reasons="call 13812345678").reasons == "call [电话]"
     assert EscalateInput(reason="客户+8613812345678再次来电").reason == "客户[电话]再次来电"
+
+
+def test_only_a_complaint_can_be_major():
+    assert sample_intake(kind="complaint", major=True).major
+    with pytest.raises(ValidationError, match="only a complaint can be major"):
+        sample_intake(kind="repair", major=True)

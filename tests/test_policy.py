@@ -3,23 +3,26 @@
 import pytest
 
 from conftest import DEFAULT_POLICY, DEMO_POLICY
-from domain.models import CaseKind, ClockName, Severity
+from domain.models import SLA_CLOCKS, CaseKind, ClockName, Severity
 from domain.policy import PolicyError, load_policy, parse_duration
 
 
 def test_shipped_policies_carry_the_numbers_of_the_domain():
     policy = load_policy(DEFAULT_POLICY)
-    complaint = [policy.clock(CaseKind.complaint, Severity.normal, n).limit for n in ClockName]
+    complaint = [policy.clock(CaseKind.complaint, Severity.normal, n).limit for n in SLA_CLOCKS]
     assert complaint == ["1h", "24h", "72h"]  # apology 1 h, solution 24 h, result 72 h (seed 003)
     assert policy.clock(CaseKind.repair, Severity.normal, ClockName.response).basis == "working"
     assert policy.warning_at == 0.8
     assert policy.working_time.day_seconds == 7.5 * 3600  # 09:00–12:00 and 13:30–18:00
     assert policy.chain(CaseKind.complaint).recipients(3) == ["general_manager"]
     assert policy.chain(CaseKind.repair).recipients(1) == ["supervisor"]
+    process = policy.process
+    assert (process.reconfirm_before, process.revisit_after, process.revisit_within) == ("12h", "3d", "7d")  # 003, 001
+    assert process.follow_up == "1h"  # a low score is followed up within the hour (003)
     demo = load_policy(DEMO_POLICY)
     for kind in CaseKind:
         for severity in Severity:
-            for name in ClockName:
+            for name in SLA_CLOCKS:
                 assert parse_duration(demo.clock(kind, severity, name).limit) <= 30
 
 

@@ -29,7 +29,7 @@ def open_one(db, now=NOW, **intake):
 
 
 def live_state(case_no, policy, now=NOW) -> CaseState:
-    calendar = WorkingCalendar(policy.working_time, SHANGHAI)
+    calendar = WorkingCalendar.for_zone(policy.working_time, SHANGHAI, now)
     return CaseState(
         case_no=case_no, kind=CaseKind.repair, severity=Severity.normal, channel=Channel.hotline,
         received_at=now, policy=policy.name,
@@ -58,9 +58,9 @@ def test_a_retried_event_is_written_once_and_old_events_never_roll_back(db, defa
     state = live_state(case_no, default_policy)
     opened = CaseEvent(case_no=case_no, seq=1, type="opened", at=NOW, actor="desk", state=state)
     responded_state = state.model_copy(deep=True)
-    responded_state.stage = Stage.responded
+    responded_state.stage = Stage.diagnosing
     responded_state.clock(ClockName.response).met_at = NOW + timedelta(minutes=20)
-    responded = CaseEvent(case_no=case_no, seq=2, type="responded", at=NOW + timedelta(minutes=20), actor="a1", state=responded_state)
+    responded = CaseEvent(case_no=case_no, seq=2, type="respond", at=NOW + timedelta(minutes=20), actor="a1", state=responded_state)
     with db.session() as session:
         assert case_file.record_event(session, responded) is True
     with db.session() as session:  # the slower activity for seq 1 lands afterwards, twice
@@ -69,7 +69,7 @@ def test_a_retried_event_is_written_once_and_old_events_never_roll_back(db, defa
         assert case_file.record_event(session, opened) is False
         case = case_file.get_case(session, case_no)
         assert [e.seq for e in case_file.events(session, case.id)] == [1, 2]
-        assert case.stage == "responded" and case.last_seq == 2
+        assert case.stage == "diagnosing" and case.last_seq == 2
         response = next(c for c in case_file.clocks(session, case.id) if c.name == "response")
         assert response.met_at == NOW + timedelta(minutes=20)
 

@@ -1,9 +1,13 @@
-"""``AfterSalesCase``: one after-sales case from intake to closing, with its SLA clocks.
+"""``AfterSalesCase``: one after-sales case from intake to its archived service file.
 
-The workflow records the case, acknowledges it to the customer, then races each clock
-(response, plan, resolution) against the desk action that meets it. A clock that reaches
-its warning point warns the assignee; one that runs out records the breach, tells the
-escalation chain and keeps escalating level by level; the work goes on regardless.
+The workflow records the case, acknowledges it to the customer and then does two things at
+once: it takes the desk's, the technician's and the supervisor's actions (one validated
+update, ``act``, checked against the stage model of ``domain.process``), and it watches the
+clocks (response, plan, resolution, and those the process starts: re-confirmation,
+revisit, follow-up, the general manager's revisit, a consultation's reply). A clock that
+reaches its warning point warns; one that runs out records the breach, tells the escalation
+chain and keeps escalating; the work goes on regardless. A closed case is archived and kept
+open for reopening for the policy's window, then the workflow ends.
 """
 
 from __future__ import annotations
@@ -16,12 +20,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import QUEUE_NOTIFICATION, RECORD_CASE_EVENT
+    from activities.contracts import ARCHIVE_CASE, QUEUE_NOTIFICATION, RECORD_CASE_EVENT
     from domain import search_attributes as sa
+    from domain.calendar import WorkingCalendar
     from domain.case import (
-        ACTIONS,
-        ActionInput,
-        ActionRecord,
+        ActionRequest,
         CaseEvent,
         CaseFacts,
         CaseStart,
@@ -30,12 +33,12 @@ with workflow.unsafe.imports_passed_through():
         EscalationRecord,
         NotificationRequest,
         human_details,
-        refusal,
         workflow_id,
     )
+    from domain.casework import Refused, Rules, apply, check, opened
     from domain.clocks import ClockState, Milestone
-    from domain.models import Stage
-    from domain.policy import EscalationChain
+    from domain.models import ClockName
+    from domain.process import FINAL
 
 # The case file and the outbox are local writes; a minute covers a slow database, and the
 # retry policy keeps trying (with backoff) through an outage: nothing is dropped.
@@ -45,6 +48,10 @@ _ACTIVITY = dict(
 )
 
 ILLEGAL_ACTION = "IllegalAction"
+FORBIDDEN = "Forbidden"
+
+# What the customer and staff are told when a task falls due on a clock.
+_DUE_TEMPLATES = {ClockName.revisit: "revisit_due"}
 
 
 @workflow.defn
@@ -52,22 +59,44 @@ class AfterSalesCase:
     @workflow.init
     def __init__(self, start: CaseStart) -> None:
         facts = start.model_dump(include=set(CaseFacts.model_fields))
-        self._case = CaseState(**facts, clocks=start.clocks)
-        self._chain: EscalationChain = start.escalation
+        self._case = CaseState(**facts, clocks=start.clocks, major=start.major)
+        self._rules = Rules(start.rules, WorkingCalendar(start.calendar))
         # A fixed offset: ZoneInfo reads files, which the sandbox forbids.
-        self._zone = timezone(timedelta(minutes=start.utc_offset_minutes))
+        self._zone = timezone(timedelta(minutes=start.calendar.utc_offset_minutes))
         self._seq = 0
+        self._changes = 0  # bumped by every action, so the clock watch re-reads the clocks
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseState:
         await self._record("opened", "desk", {"channel": start.channel.value, "policy": start.policy})
-        response = self._case.clock(ACTIONS["respond"].meets)
+        response = self._case.clock(ClockName.response)
         await self._notify("customer", "acknowledgement", {"reply_by": response.deadline.isoformat()})
+        notices = opened(self._case, self._rules, workflow.now())
         self._publish()
-        clocks = [asyncio.create_task(self._run_clock(clock)) for clock in self._case.clocks]
-        await workflow.wait_condition(lambda: self._case.stage == Stage.closed and workflow.all_handlers_finished())
-        for task in clocks:
-            task.cancel()
+        if notices:
+            seq = await self._record("marked_major", "desk", {})
+            for notice in notices:
+                await self._notify(notice.recipient, notice.template, notice.context, seq)
+        window = timedelta(seconds=self._rules.seconds("reopen_within"))
+        while True:
+            await self._watch_clocks()  # until the case is closed or cancelled
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await workflow.execute_activity(ARCHIVE_CASE, self._case.case_no, **_ACTIVITY)
+            archived = self._changes
+            remaining = (self._case.closed_at + window - workflow.now()).total_seconds()
+            if remaining <= 0:
+                break
+            try:
+                # Kept open for a supervisor's reopening within the policy's window; a note
+                # added meanwhile is archived again.
+                await workflow.wait_condition(
+                    lambda: self._case.stage not in FINAL or self._changes != archived,
+                    timeout=remaining,
+                    timeout_summary="reopening window",
+                )
+            except asyncio.TimeoutError:
+                break
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return self._case
 
     # -- the state ------------------------------------------------------------------------
@@ -76,66 +105,37 @@ class AfterSalesCase:
     def state(self) -> CaseState:
         return self._case
 
-    # -- desk actions: updates, refused with a reason when out of order ------------------
+    # -- every action: one update, refused with a reason when the stage model says no -----
 
     @workflow.update
-    async def respond(self, action: ActionInput) -> CaseState:
-        return await self._act("respond", action)
-
-    @respond.validator
-    def _check_respond(self, action: ActionInput) -> None:
-        self._check("respond")
-
-    @workflow.update
-    async def propose_plan(self, action: ActionInput) -> CaseState:
-        return await self._act("propose_plan", action)
-
-    @propose_plan.validator
-    def _check_propose_plan(self, action: ActionInput) -> None:
-        self._check("propose_plan")
-
-    @workflow.update
-    async def resolve(self, action: ActionInput) -> CaseState:
-        return await self._act("resolve", action)
-
-    @resolve.validator
-    def _check_resolve(self, action: ActionInput) -> None:
-        self._check("resolve")
-
-    @workflow.update
-    async def close(self, action: ActionInput) -> CaseState:
-        return await self._act("close", action)
-
-    @close.validator
-    def _check_close(self, action: ActionInput) -> None:
-        self._check("close")
-
-    def _check(self, name: str) -> None:
-        reason = refusal(name, self._case.stage)
-        if reason:
-            raise ApplicationError(reason, type=ILLEGAL_ACTION, non_retryable=True)
-
-    async def _act(self, name: str, action: ActionInput) -> CaseState:
-        # Checked again here: two updates accepted in one task both passed their validator.
-        self._check(name)
-        step = ACTIONS[name]
-        now = workflow.now()
-        # Mutate before the first await, so the next validator already sees the new stage.
-        self._case.stage = step.target
-        if step.meets is not None:
-            self._case.clock(step.meets).met_at = now
-        self._case.actions.append(ActionRecord(action=name, at=now, by=action.by, note=action.note))
+    async def act(self, request: ActionRequest) -> CaseState:
+        try:
+            # Checked again inside: two updates accepted in one task both passed the validator.
+            notices = apply(self._case, request, self._rules, workflow.now())
+        except Refused as refused:
+            raise _refusal(refused) from None
+        # Everything changed before the first await, so the next validator sees it.
+        self._changes += 1
         self._publish()
-        await self._record(step.event, action.by, {"note": action.note} if action.note else {})
+        seq = await self._record(request.action, request.by, self._case.actions[-1].data)
+        for notice in notices:
+            await self._notify(notice.recipient, notice.template, notice.context, seq)
         return self._case
+
+    @act.validator
+    def _check_act(self, request: ActionRequest) -> None:
+        try:
+            check(self._case, request, self._rules, workflow.now())
+        except Refused as refused:
+            raise _refusal(refused) from None
 
     # -- supervisors ------------------------------------------------------------------------
 
     @workflow.signal
     async def escalate(self, request: EscalateInput) -> None:
         """A supervisor escalates by hand (API, Temporal UI or ``temporal workflow signal``)."""
-        if self._case.stage == Stage.closed:
-            workflow.logger.warning("escalation of a closed case ignored")
+        if self._case.stage in FINAL:
+            workflow.logger.warning("escalation of a finished case ignored")
             return
         record = EscalationRecord(
             level=request.level,
@@ -143,7 +143,7 @@ class AfterSalesCase:
             source="supervisor",
             reason=request.reason,
             by=request.by,
-            notify=self._chain.recipients(request.level),
+            notify=self._rules.policy.chain(self._case.kind).recipients(request.level),
         )
         self._case.escalations.append(record)
         self._publish()
@@ -151,26 +151,49 @@ class AfterSalesCase:
 
     # -- the clocks -------------------------------------------------------------------------
 
-    async def _run_clock(self, clock: ClockState) -> None:
-        for milestone in clock.milestones:
-            if milestone.kind == "warning" and clock.deadline <= workflow.now():
-                continue  # received late: no point warning of a deadline already gone
-            delay = (milestone.at - workflow.now()).total_seconds()
-            if clock.met_at is None and delay > 0:
-                try:
-                    await workflow.wait_condition(
-                        lambda: clock.met_at is not None,
-                        timeout=delay,
-                        timeout_summary=f"{clock.name.value} {milestone.kind} {milestone.level}",
-                    )
-                except asyncio.TimeoutError:
-                    pass
-            if clock.met_at is not None:
-                return
-            await self._reach(clock, milestone)
+    def _next(self) -> tuple[ClockState, Milestone] | None:
+        pending = [(m.at, i, c, m) for i, c in enumerate(self._case.clocks) if (m := c.next_milestone())]
+        if not pending:
+            return None
+        _, _, clock, milestone = min(pending, key=lambda p: (p[0], p[1]))
+        return clock, milestone
+
+    async def _watch_clocks(self) -> None:
+        """Wait for the next milestone of any clock; an action (which may meet, start, pause
+        or replan a clock) interrupts the wait and the next milestone is chosen again."""
+        while self._case.stage not in FINAL:
+            upcoming = self._next()
+            changes = self._changes
+            if upcoming is not None and upcoming[1].at <= workflow.now():
+                clock, milestone = upcoming
+                if milestone.kind == "warning" and clock.deadline <= workflow.now():
+                    # Planned (or replanned) with its deadline already gone: no point warning.
+                    milestone.reached = True
+                    continue
+                await self._reach(clock, milestone)
+                continue
+            timeout = (upcoming[1].at - workflow.now()).total_seconds() if upcoming else None
+            summary = f"{upcoming[0].name.value} {upcoming[1].kind}" if upcoming else "waiting for the desk"
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changes != changes or self._case.stage in FINAL,
+                    timeout=timeout,
+                    timeout_summary=summary,
+                )
+            except asyncio.TimeoutError:
+                # Its time came (even if the worker only sees it later): reach it now.
+                await self._reach(*upcoming)
 
     async def _reach(self, clock: ClockState, milestone: Milestone) -> None:
+        milestone.reached = True
         now = workflow.now()
+        if milestone.kind == "due":
+            self._publish()
+            seq = await self._record("task_due", "system", {"clock": clock.name.value})
+            template = _DUE_TEMPLATES.get(clock.name)
+            for recipient in milestone.notify if template else ():
+                await self._notify(recipient, template, {"clock": clock.name.value, "deadline": clock.deadline.isoformat()}, seq)
+            return
         if milestone.kind == "warning":
             clock.warned_at = now
             self._publish()
@@ -180,7 +203,7 @@ class AfterSalesCase:
             return
         if milestone.kind == "breach":
             clock.breached_at = now
-        clock.level = milestone.level
+        clock.level = max(clock.level, milestone.level)
         record = EscalationRecord(
             level=milestone.level,
             at=now,
@@ -242,3 +265,7 @@ class AfterSalesCase:
             ]
         )
         workflow.set_current_details(human_details(case, self._zone))
+
+
+def _refusal(refused: Refused) -> ApplicationError:
+    return ApplicationError(refused.reason, type=FORBIDDEN if refused.forbidden else ILLEGAL_ACTION, non_retryable=True)

@@ -24,7 +24,16 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 KIND_LABELS = {"repair": "报修", "complaint": "投诉", "consultation": "咨询", "installation": "安装"}
 SEVERITY_LABELS = {"emergency": "紧急", "normal": "一般"}
-CLOCK_LABELS = {"response": "响应", "plan": "方案", "resolution": "解决"}
+CLOCK_LABELS = {
+    "response": "响应",
+    "plan": "方案",
+    "resolution": "解决",
+    "reconfirm": "上门前确认",
+    "revisit": "回访",
+    "follow_up": "低分跟进",
+    "gm_revisit": "总经理回访",
+    "reply": "咨询答复",
+}
 
 
 class Renderer:

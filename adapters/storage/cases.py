@@ -41,6 +41,7 @@ def open_case(
     zone: ZoneInfo,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
+    related_case_no: str | None = None,
 ) -> Case:
     """Write a new case (and its customer) and give it its number. The workflow starts next."""
     customer = _customer(session, intake.customer_name, intake.phone, now)
@@ -57,6 +58,8 @@ def open_case(
         under_warranty=intake.under_warranty,
         repaired_before=intake.repaired_before,
         project_id=intake.project_id,
+        major=intake.major,
+        related_case_no=related_case_no,
         received_at=received_at,
         created_at=now,
         updated_at=now,
@@ -123,6 +126,10 @@ def _project(session: Session, case: Case, event: CaseEvent) -> None:
     case.sla_breached = state.sla_breached
     case.escalated = state.escalated
     case.next_deadline = state.next_deadline
+    case.kind = state.kind.value
+    case.severity = state.severity.value
+    case.owner = state.owner
+    case.state = state.model_dump(mode="json")
     case.last_seq = event.seq
     case.updated_at = event.at
     for clock in state.clocks:
@@ -207,6 +214,11 @@ def clocks(session: Session, case_id: int) -> list[SlaClock]:
 
 def escalations(session: Session, case_id: int) -> list[EscalationRow]:
     return list(session.scalars(select(EscalationRow).where(EscalationRow.case_id == case_id).order_by(EscalationRow.seq)))
+
+
+def linked(session: Session, case_no: str) -> list[Case]:
+    """Cases opened from this one (a problem found at its revisit)."""
+    return list(session.scalars(select(Case).where(Case.related_case_no == case_no).order_by(Case.id)))
 
 
 def unstarted(session: Session, created_before: datetime) -> list[Case]:

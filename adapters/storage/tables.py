@@ -52,17 +52,24 @@ class Case(Base):
     under_warranty: Mapped[str] = mapped_column(String(10))
     repaired_before: Mapped[bool] = mapped_column(Boolean)
     project_id: Mapped[str | None] = mapped_column(String(40))
+    major: Mapped[bool] = mapped_column(Boolean, default=False)  # a major complaint from intake
+    # The case this one was opened from (a problem found at a revisit).
+    related_case_no: Mapped[str | None] = mapped_column(String(32), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # The projection of the workflow's state, written by the case-event activity.
     # last_seq = 0 means the workflow has not recorded the case yet.
-    stage: Mapped[str] = mapped_column(String(20), index=True, default="new")
+    stage: Mapped[str] = mapped_column(String(30), index=True, default="new")
     sla_breached: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     next_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    owner: Mapped[str | None] = mapped_column(String(100), index=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The workflow's whole state after the last event: the case page when Temporal cannot
+    # answer, and the source of the service file.
+    state: Mapped[dict[str, Any] | None] = mapped_column(Json)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     customer: Mapped[Customer] = relationship(lazy="joined")
@@ -115,6 +122,18 @@ class EscalationRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ServiceFile(Base):
+    """The archived service file of a closed case: the document as JSON and as printable HTML."""
+
+    __tablename__ = "service_files"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seq: Mapped[int] = mapped_column(Integer)  # the case event it was archived at
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
+    html: Mapped[str] = mapped_column(Text)
 
 
 class Notification(Base):

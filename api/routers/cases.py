@@ -1,23 +1,23 @@
 """/api/v1/cases: the service desk's door to cases."""
 
-from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from adapters.archive import service_file
 from adapters.storage import cases as case_file
 from api import case_service
-from api.deps import Context, DeskRole, SupervisorRole
-from api.schemas import ActionBody, CaseList, CaseSummary, CaseView, EscalateBody
-from domain.case import ActionInput, EscalateInput
+from api.deps import AppContext, Context, DeskRole, SupervisorRole, allow
+from api.schemas import CaseList, CaseSummary, CaseView, EscalateBody
+from domain.case import EscalateInput
 from domain.models import CaseKind, Intake, Severity, Stage
+from domain.process import STEPS, Step
 
 router = APIRouter(prefix="/cases", tags=["cases"])
-
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseView)
@@ -72,30 +72,37 @@ async def get_case(case_no: str, ctx: Context, role: DeskRole) -> CaseView:
     return await case_service.view(ctx, case_no)
 
 
-def _action(name: str, path: str, summary: str) -> None:
-    async def endpoint(case_no: str, body: ActionBody, ctx: Context, role: DeskRole) -> CaseView | JSONResponse:
+def _action_route(step: Step) -> None:
+    """``POST /cases/{case_no}/<action>`` for one step of the stage model, with its body model."""
+    allowed = Depends(allow(*sorted(step.roles)))
+
+    # No "from __future__ import annotations" in this module: FastAPI reads the body model
+    # from the annotation, which must be the real class here.
+    async def endpoint(case_no: str, body: step.payload, ctx: Context, role: str = allowed) -> CaseView | JSONResponse:  # type: ignore[valid-type]
         try:
-            return await case_service.act(ctx, case_no, name, ActionInput(by=body.by or role, note=body.note))
+            return await case_service.act(ctx, case_no, step.name, body, role)
         except case_service.ActionPending:
             return JSONResponse(
                 {"case_no": case_no, "accepted": True, "detail": "accepted; the case file records it when the database is back"},
                 status_code=status.HTTP_202_ACCEPTED,
             )
 
-    endpoint.__name__ = name
+    endpoint.__name__ = step.name
+    stages = ", ".join(sorted(s.value for s in step.sources))
     router.add_api_route(
-        f"/{{case_no}}/{path}", endpoint, methods=["POST"], response_model=CaseView, summary=summary,
+        f"/{{case_no}}/{step.path}", endpoint, methods=["POST"], response_model=CaseView, summary=step.summary,
+        description=f"Kinds: {', '.join(sorted(k.value for k in step.kinds))}. Stages: {stages}. "
+        f"Roles: {', '.join(sorted(step.roles))}.",
         responses={
             202: {"description": "accepted by the case, not yet in the case file (the database is down)"},
-            409: {"description": "illegal in the case's current stage; the reason is in detail"},
+            403: {"description": "the caller's role may not take this action"},
+            409: {"description": "illegal in the case's current stage, or a condition is not met; the reason is in detail"},
         },
     )
 
 
-_action("respond", "respond", "First contact made with the customer (meets the response clock)")
-_action("propose_plan", "propose-plan", "Plan or solution given (meets the plan clock)")
-_action("resolve", "resolve", "Problem solved (meets the resolution clock)")
-_action("close", "close", "Close the case file")
+for _step in STEPS.values():
+    _action_route(_step)
 
 
 @router.post("/{case_no}/escalate", status_code=status.HTTP_202_ACCEPTED)
@@ -103,3 +110,39 @@ async def escalate(case_no: str, body: EscalateBody, ctx: Context, role: Supervi
     """A supervisor or manager escalates the case to a level; the chain for that level is told."""
     await case_service.escalate(ctx, case_no, EscalateInput(level=body.level, reason=body.reason, by=body.by or role))
     return {"case_no": case_no, "level": body.level, "accepted": True}
+
+
+def _service_file(ctx: AppContext, case_no: str):
+    """A reader of the archived file of a closed case, or of a draft of a live one."""
+
+    def read() -> tuple[dict, str] | None:
+        with ctx.db.session() as session:
+            case = case_file.get_case(session, case_no)
+            if case is None:
+                return None
+            archived = service_file.stored(session, case)
+            if archived is not None:
+                return archived.document, archived.html
+            doc = service_file.document(session, case)
+            return doc, service_file.render_html(doc, company=ctx.settings.company_name, zone=ctx.settings.zone, draft=True)
+
+    return read
+
+
+@router.get("/{case_no}/service-file")
+async def service_file_json(case_no: str, ctx: Context, role: DeskRole) -> dict:
+    """The case's complete service file as JSON: intake, survey, plan rounds, work orders,
+    acceptance, settlement, revisit, notes, the SLA record, escalations and the timeline."""
+    found = await run_in_threadpool(_service_file(ctx, case_no))
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_no}")
+    return found[0]
+
+
+@router.get("/{case_no}/service-file.html", response_class=HTMLResponse)
+async def service_file_html(case_no: str, ctx: Context, role: DeskRole) -> HTMLResponse:
+    """The same file as a printable HTML document."""
+    found = await run_in_threadpool(_service_file(ctx, case_no))
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_no}")
+    return HTMLResponse(found[1])
