@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _default_database(self) -> "Settings":
+    def _default_database(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'aftersales.db'}"
         return self
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         return value if value.is_absolute() else (Path.cwd() / value)
 
     @model_validator(mode="after")
-    def _tokens_are_valid(self) -> "Settings":
+    def _tokens_are_valid(self) -> Settings:
         tokens = self.tokens()  # raises ValueError naming the bad pair
         if self.environment == "production":
             if not tokens:

@@ -6,7 +6,7 @@ Each is idempotent: the event by (case, seq), the notification by its key.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -40,7 +40,7 @@ class CaseFileActivities:
     def queue_notification(self, request: NotificationRequest) -> bool:
         try:
             with self.db.session() as session:
-                queued = outbox.queue(session, self.renderer, request, datetime.now(timezone.utc))
+                queued = outbox.queue(session, self.renderer, request, datetime.now(UTC))
         except LookupError as exc:
             raise ApplicationError(str(exc), type="CaseNotFound", non_retryable=True) from None
         activity.logger.info("notification %s to %s %s", request.template, request.recipient, "queued" if queued else "already queued")
@@ -51,7 +51,7 @@ class CaseFileActivities:
         try:
             with self.db.session() as session:
                 service_file.archive(
-                    session, case_no, company=self.renderer.company, zone=self.renderer.zone, now=datetime.now(timezone.utc)
+                    session, case_no, company=self.renderer.company, zone=self.renderer.zone, now=datetime.now(UTC)
                 )
         except LookupError as exc:
             raise ApplicationError(str(exc), type="CaseNotFound", non_retryable=True) from None

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -34,7 +34,7 @@ def build_context(settings: Settings, client: Client | None = None) -> AppContex
         policy=policy,
         # For reading working days in the API; each case carries its own calendar.
         calendar=WorkingCalendar.for_zone(
-            policy.working_time, settings.zone, datetime.now(timezone.utc), years=3, years_before=1
+            policy.working_time, settings.zone, datetime.now(UTC), years=3, years_before=1
         ),
         temporal=TemporalGateway(settings, client),
         tokens=settings.tokens(),

@@ -43,7 +43,7 @@ class ClockOut(BaseModel):
     pauses: list[Pause]
 
     @classmethod
-    def from_state(cls, clock: ClockState) -> "ClockOut":
+    def from_state(cls, clock: ClockState) -> ClockOut:
         return cls.model_validate(clock.model_dump(exclude={"milestones"}))
 
 
@@ -83,7 +83,7 @@ class CaseSummary(BaseModel):
     next_deadline: datetime | None
 
     @classmethod
-    def from_row(cls, case: Case) -> "CaseSummary":
+    def from_row(cls, case: Case) -> CaseSummary:
         return cls(
             case_no=case.case_no,
             kind=case.kind,

@@ -43,7 +43,7 @@ class CalendarSpec(BaseModel):
     @classmethod
     def build(
         cls, working_time: WorkingTime, zone: tzinfo, start: datetime, years: int = SPEC_YEARS, years_before: int = 0
-    ) -> "CalendarSpec":
+    ) -> CalendarSpec:
         offset = start.astimezone(zone).utcoffset() or timedelta(0)
         days_off, make_up = [], []
         if working_time.holidays == "CN":
@@ -77,7 +77,7 @@ class WorkingCalendar:
     @classmethod
     def for_zone(
         cls, working_time: WorkingTime, zone: tzinfo, start: datetime, years: int = SPEC_YEARS, years_before: int = 0
-    ) -> "WorkingCalendar":
+    ) -> WorkingCalendar:
         return cls(CalendarSpec.build(working_time, zone, start, years, years_before))
 
     def is_working_day(self, day: date) -> bool:

@@ -143,7 +143,7 @@ class Intake(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _major_is_a_complaint(self) -> "Intake":
+    def _major_is_a_complaint(self) -> Intake:
         if self.major and self.kind != CaseKind.complaint:
             raise ValueError("only a complaint can be major")
         return self

@@ -96,7 +96,7 @@ class Interval(_Strict):
     end: time
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Interval":
+    def _ordered(self) -> Interval:
         if self.end <= self.start:
             raise ValueError(f"working interval {self.start}–{self.end} ends before it starts")
         return self
@@ -118,7 +118,7 @@ class WorkingTime(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _no_overlap(self) -> "WorkingTime":
+    def _no_overlap(self) -> WorkingTime:
         ordered = sorted(self.hours, key=lambda i: i.start)
         for a, b in zip(ordered, ordered[1:]):
             if b.start < a.end:
@@ -214,7 +214,7 @@ class Process(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _window(self) -> "Process":
+    def _window(self) -> Process:
         if parse_duration(self.revisit_within) <= parse_duration(self.revisit_after):
             raise ValueError("revisit_within must be longer than revisit_after")
         return self

@@ -11,10 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from domain.models import CaseKind, ClockName, Severity, redact_phones
-from pydantic import AfterValidator
 
 FreeText = Annotated[str, AfterValidator(redact_phones)]
 Text = Annotated[FreeText, Field(min_length=1, max_length=4000)]
@@ -100,7 +99,7 @@ class Dispatch(StepInput):
     technician: StaffId
 
     @model_validator(mode="after")
-    def _window(self) -> "Dispatch":
+    def _window(self) -> Dispatch:
         if self.window_end <= self.window_start:
             raise ValueError("the appointment window must end after it starts")
         return self
@@ -119,7 +118,7 @@ class Reschedule(StepInput):
     reason: Text
 
     @model_validator(mode="after")
-    def _window(self) -> "Reschedule":
+    def _window(self) -> Reschedule:
         if self.window_end <= self.window_start:
             raise ValueError("the appointment window must end after it starts")
         return self
@@ -166,7 +165,7 @@ class RecordRevisit(StepInput):
     comments: Note = ""
 
     @model_validator(mode="after")
-    def _problem(self) -> "RecordRevisit":
+    def _problem(self) -> RecordRevisit:
         if self.problem_found and not self.problem:
             raise ValueError("describe the problem found (it opens a new case)")
         return self

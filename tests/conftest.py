@@ -11,8 +11,8 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -32,11 +32,11 @@ from temporalio.worker import Worker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import worker as worker_module  # noqa: E402
 from adapters.storage.db import Base, Database  # noqa: E402
 from domain import search_attributes as sa  # noqa: E402
 from domain.policy import Policy, load_policy  # noqa: E402
 from settings import Settings  # noqa: E402
-import worker as worker_module  # noqa: E402
 
 ADMIN_URL = os.environ.get("AFTERSALES_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 BIN = Path(sys.executable).parent

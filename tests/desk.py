@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import httpx
+from conftest import DEMO_POLICY, make_settings, new_worker, task_queue
 
 from api.app import create_app
-from conftest import DEMO_POLICY, make_settings, new_worker, task_queue
 from domain.models import CaseKind, Stage
 from domain.process import STEPS, refusal
 

@@ -25,10 +25,11 @@ async def main() -> None:
 
 async def record(url: str) -> None:
     import conftest
-    from api import case_service
-    from domain.case import EscalateInput, workflow_id
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
+
+    from api import case_service
+    from domain.case import EscalateInput, workflow_id
     from workflows.case import AfterSalesCase
 
     env = await WorkflowEnvironment.start_time_skipping(

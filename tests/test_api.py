@@ -5,13 +5,13 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
+from conftest import DEMO_POLICY, eventually, make_settings, new_worker, sample_intake, task_queue
 from sqlalchemy import func, select
 
 from adapters.storage import cases as case_file
 from adapters.storage.tables import Case
 from api import case_service
 from api.app import create_app
-from conftest import DEMO_POLICY, eventually, make_settings, new_worker, sample_intake, task_queue
 from domain.models import Severity
 
 AGENT = {"Authorization": "Bearer t-agent"}

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from conftest import DEFAULT_POLICY
+
 from domain.calendar import WorkingCalendar
 from domain.clocks import plan_clocks
 from domain.models import CaseKind, ClockName, Severity

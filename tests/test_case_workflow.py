@@ -8,6 +8,7 @@ supervisor's escalation; the whole path to a closed case.
 from datetime import timedelta
 
 import pytest
+from conftest import DEFAULT_POLICY, DEMO_POLICY, act, eventually, finish, running_desk, sample_intake
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 
@@ -15,7 +16,6 @@ from adapters.archive import service_file
 from adapters.storage import cases as case_file
 from adapters.storage.tables import Case, EscalationRow, Notification
 from api import case_service
-from conftest import DEFAULT_POLICY, DEMO_POLICY, act, eventually, finish, running_desk, sample_intake
 from domain.case import CaseState, EscalateInput, workflow_id
 from domain.models import ClockName, Severity, Stage
 from workflows.case import AfterSalesCase

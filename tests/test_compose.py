@@ -3,8 +3,8 @@
 import re
 
 import yaml
-
 from conftest import ROOT
+
 from domain.search_attributes import cli_flags
 from settings import Settings
 

@@ -1,9 +1,9 @@
 """The intake: phones, channels, required fields, with messages that name the field."""
 
 import pytest
+from conftest import sample_intake
 from pydantic import ValidationError
 
-from conftest import sample_intake
 from domain.models import normalize_phone
 
 

@@ -1,8 +1,8 @@
 """The policy file: the shipped ones load, a malformed one names its bad key."""
 
 import pytest
-
 from conftest import DEFAULT_POLICY, DEMO_POLICY
+
 from domain.models import SLA_CLOCKS, CaseKind, ClockName, Severity
 from domain.policy import PolicyError, load_policy, parse_duration
 

@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+from conftest import DEMO_POLICY, eventually, make_settings, new_worker, sample_intake, task_queue
 from sqlalchemy import select
 from temporalio import activity
 from temporalio.worker import Worker
@@ -13,7 +14,6 @@ from adapters.storage import cases as case_file
 from adapters.storage.tables import Notification
 from api import case_service
 from api.app import build_context
-from conftest import DEMO_POLICY, eventually, make_settings, new_worker, sample_intake, task_queue
 from domain.case import CaseEvent
 from workflows.case import AfterSalesCase
 

@@ -6,12 +6,12 @@ At every stage, every action the stage model forbids is refused with a 409 and i
 
 import re
 
+from conftest import eventually
+from desk import desk
 from sqlalchemy import select
 
 from adapters.storage import cases as case_file
 from adapters.storage.tables import Notification
-from conftest import eventually
-from desk import desk
 
 
 def outbox(ctx, case_no):

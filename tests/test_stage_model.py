@@ -2,13 +2,13 @@
 kind is either allowed or refused with the stage's reason; every role outside an action's
 roles is refused; every stage can be reached; the README's diagram is the model's."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO_POLICY, action
 from desk import example
+
 from domain.calendar import WorkingCalendar
 from domain.case import CaseState
 from domain.casework import Refused, Rules, check
@@ -18,7 +18,7 @@ from domain.policy import load_policy
 from domain.process import KIND_STAGES, NEXT_STEP, STEPS, mermaid, refusal
 
 POLICY = load_policy(DEMO_POLICY)
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 CALENDAR = WorkingCalendar.for_zone(POLICY.working_time, timezone(timedelta(hours=8)), NOW)
 RULES = Rules(POLICY, CALENDAR)
 ROLES = ("agent", "supervisor", "manager", "admin", "technician")

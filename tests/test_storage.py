@@ -1,22 +1,22 @@
 """The case file on real PostgreSQL: numbers, idempotent events, outbox, breach queries."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from conftest import sample_intake
 from sqlalchemy import func, select
 
 from adapters.notify.outbox import Renderer, queue
 from adapters.storage import cases as case_file
 from adapters.storage.tables import CaseEventRow, Customer, EscalationRow, Notification
-from conftest import sample_intake
 from domain.calendar import WorkingCalendar
 from domain.case import CaseEvent, CaseState, EscalationRecord, NotificationRequest
 from domain.clocks import plan_clocks
 from domain.models import CaseKind, Channel, ClockName, Severity, Stage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 def open_one(db, now=NOW, **intake):
@@ -43,7 +43,7 @@ def test_case_numbers_are_daily_sortable_and_never_repeat_under_concurrency(db):
     assert len(set(numbers)) == 24
     assert sorted(numbers) == [f"AS20261123-{i:04d}" for i in range(1, 25)]
     # the local date decides the day: 23:30 UTC is already the next day in Shanghai
-    assert open_one(db, now=datetime(2026, 11, 23, 16, 30, tzinfo=timezone.utc)) == "AS20261124-0001"
+    assert open_one(db, now=datetime(2026, 11, 23, 16, 30, tzinfo=UTC)) == "AS20261124-0001"
 
 
 def test_one_customer_per_phone(db):

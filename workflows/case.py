@@ -12,7 +12,6 @@ open for reopening for the policy's window, then the workflow ends.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta, timezone
 
 from temporalio import workflow
@@ -83,6 +82,8 @@ class AfterSalesCase:
             await workflow.wait_condition(workflow.all_handlers_finished)
             await workflow.execute_activity(ARCHIVE_CASE, self._case.case_no, **_ACTIVITY)
             archived = self._changes
+            if self._case.stage not in FINAL:
+                continue  # reopened while the file was being archived
             remaining = (self._case.closed_at + window - workflow.now()).total_seconds()
             if remaining <= 0:
                 break
@@ -94,7 +95,7 @@ class AfterSalesCase:
                     timeout=remaining,
                     timeout_summary="reopening window",
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._case
@@ -180,7 +181,7 @@ class AfterSalesCase:
                     timeout=timeout,
                     timeout_summary=summary,
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 # Its time came (even if the worker only sees it later): reach it now.
                 await self._reach(*upcoming)
 

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from adapters.notify.outbox import for_case
 from adapters.storage import cases as case_file
 from adapters.storage.db import insert
 from adapters.storage.tables import Case, ServiceFile
-from adapters.notify.outbox import for_case
 
 _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
