@@ -22,7 +22,12 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -32,7 +37,15 @@ from api.deps import AppContext
 from api.schemas import CaseView, case_view, ui_link
 from domain import search_attributes as sa
 from domain.calendar import CalendarSpec, WorkingCalendar
-from domain.case import ActionRequest, CaseFacts, CaseStart, CaseState, EscalateInput, human_summary, workflow_id
+from domain.case import (
+    ActionRequest,
+    CaseFacts,
+    CaseStart,
+    CaseState,
+    EscalateInput,
+    human_summary,
+    workflow_id,
+)
 from domain.clocks import plan_clocks
 from domain.models import CaseKind, Channel, Intake, Severity, received_at
 from domain.process import FINAL, STEPS, role_refusal

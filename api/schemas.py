@@ -10,10 +10,12 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.storage.tables import Case
-from domain.case import (
+from domain.case import CaseState, workflow_id
+from domain.clocks import ClockState, ClockStatus, Pause
+from domain.process import STEPS, refusal
+from domain.records import (
     Acceptance,
     Amendment,
-    CaseState,
     ComplaintRound,
     Handover,
     PlanRound,
@@ -21,10 +23,7 @@ from domain.case import (
     Settlement,
     Survey,
     WorkOrder,
-    workflow_id,
 )
-from domain.clocks import ClockState, ClockStatus, Pause
-from domain.process import STEPS, refusal
 
 
 class ClockOut(BaseModel):

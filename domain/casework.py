@@ -1,4 +1,4 @@
-"""What each action does to a case: its guard (conditions beyond the stage) and its effect.
+"""What each action does to a case, after the stage model and its guard allow it.
 
 Pure functions over ``CaseState``; the workflow calls ``check`` in its update validator and
 ``apply`` in the handler, then writes the event and queues the notices ``apply`` returns.
@@ -10,19 +10,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from domain import steps as st
-from domain.calendar import WorkingCalendar
-from domain.case import (
+from domain.case import ActionRecord, ActionRequest, CaseState
+from domain.clocks import (
+    ClockState,
+    Pause,
+    carry_over,
+    pause,
+    plan_clocks,
+    resume,
+    timed_clock,
+)
+from domain.guards import GUARDS, money, pending_amendment
+from domain.models import SLA_CLOCKS, CaseKind, ClockName, Stage
+from domain.policy import EscalationChain
+from domain.process import STEPS, Step, refusal, reopen_stage, role_refusal
+from domain.records import (
     Acceptance,
-    ActionRecord,
-    ActionRequest,
     Amendment,
-    CaseState,
     ComplaintRound,
     Confirmation,
     Handover,
@@ -32,10 +41,7 @@ from domain.case import (
     Survey,
     WorkOrder,
 )
-from domain.clocks import ClockState, Pause, carry_over, pause, plan_clocks, resume, timed_clock
-from domain.models import SLA_CLOCKS, CaseKind, ClockName, Stage
-from domain.policy import EscalationChain, Policy
-from domain.process import STEPS, Step, refusal, reopen_stage, role_refusal
+from domain.rules import Rules
 
 S = Stage
 
@@ -54,17 +60,6 @@ class Notice:
     recipient: str
     template: str
     context: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Rules:
-    """What the case runs by: its policy and its working calendar."""
-
-    policy: Policy
-    calendar: WorkingCalendar
-
-    def seconds(self, name: str) -> int:
-        return self.policy.process.seconds(name)
 
 
 # Chains of the process clocks: who hears of a late re-confirmation, revisit, follow-up, reply.
@@ -93,7 +88,7 @@ def check(case: CaseState, request: ActionRequest, rules: Rules, now: datetime) 
     if reason := refusal(step, case.kind, case.stage):
         raise Refused(reason)
     payload = parse(step, request)
-    if (guard := _GUARDS.get(step.name)) and (reason := guard(case, payload, rules, now)):
+    if (guard := GUARDS.get(step.name)) and (reason := guard(case, payload, rules, now)):
         raise Refused(f"cannot {step.verb} case {case.case_no}: {reason}")
     return payload
 
@@ -134,10 +129,6 @@ def _replan_sla(case: CaseState, rules: Rules) -> None:
     case.clocks.sort(key=lambda c: order[c.name])
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
 def _confirmation(payload: st.Confirmation, by: str) -> Confirmation:
     return Confirmation(how=payload.how, confirmed_at=payload.confirmed_at, through=payload.through, recorded_by=by)
 
@@ -152,147 +143,6 @@ def _reconfirm_clock(case: CaseState, order: WorkOrder, rules: Rules, now: datet
         order.confirmed_at = now
         _meet(case, ClockName.reconfirm, now)
 
-
-# -- guards: conditions beyond the stage ---------------------------------------------------
-
-Guard = Callable[[CaseState, Any, Rules, datetime], "str | None"]
-
-
-def _g_dispatch(case: CaseState, p: st.Dispatch, rules: Rules, now: datetime) -> str | None:
-    plan = case.current_plan()
-    if plan is None:
-        return "there is no repair plan"
-    if plan.status not in ("free", "confirmed"):
-        return "the customer has not confirmed the paid plan: no dispatch without a recorded confirmation"
-    if p.window_start <= now:
-        return "the appointment window must start in the future"
-    return None
-
-
-def _g_confirm_visit(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
-    order = case.current_order()
-    return "the visit is already confirmed" if order and order.confirmed_at else None
-
-
-def _g_reschedule(case: CaseState, p: st.Reschedule, rules: Rules, now: datetime) -> str | None:
-    return "the new appointment window must start in the future" if p.window_start <= now else None
-
-
-def _pending_amendment(case: CaseState) -> Amendment | None:
-    return next((a for a in case.amendments if a.pending), None)
-
-
-def _g_amend(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
-    return "an earlier amendment still waits for the customer's consent" if _pending_amendment(case) else None
-
-
-def _g_confirm_amendment(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
-    return None if _pending_amendment(case) else "no amendment waits for the customer's consent"
-
-
-def _g_complete(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
-    if _pending_amendment(case):
-        return "the customer has not consented to the amendment's price change"
-    return None
-
-
-def _g_settle(case: CaseState, p: st.Settle, rules: Rules, now: datetime) -> str | None:
-    due = case.amount_due
-    if p.amount != due:
-        return f"the settlement must be the confirmed amount {_money(due)}, not {_money(p.amount)}"
-    return None
-
-
-def _g_task_group(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
-    return None if case.major else "only a major complaint forms a task group: mark it major first"
-
-
-def _g_solution(case: CaseState, p: st.ProposeSolution, rules: Rules, now: datetime) -> str | None:
-    if case.major and not case.task_group:
-        return "a major complaint needs its task group first"
-    if case.major and not p.written:
-        return "a major complaint needs a written solution"
-    return None
-
-
-def _g_verdict(case: CaseState, p: st.RecordVerdict, rules: Rules, now: datetime) -> str | None:
-    if p.satisfied and case.major and case.gm_revisit is None:
-        return "the general manager's personal revisit of this major complaint is still due"
-    return None
-
-
-def _g_gm_revisit(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
-    if not case.major:
-        return "only a major complaint has the general manager's revisit"
-    return "the general manager's revisit is already recorded" if case.gm_revisit else None
-
-
-def _g_mark_major(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
-    return "it is already a major complaint" if case.major else None
-
-
-def _g_hand_over(case: CaseState, p: st.HandOver, rules: Rules, now: datetime) -> str | None:
-    return "the expected reply time must be in the future" if p.reply_by <= now else None
-
-
-def _g_severity(case: CaseState, p: st.ChangeSeverity, rules: Rules, now: datetime) -> str | None:
-    return f"the severity is already {p.severity.value}" if p.severity == case.severity else None
-
-
-def _g_kind(case: CaseState, p: st.ChangeKind, rules: Rules, now: datetime) -> str | None:
-    if p.kind == case.kind:
-        return f"the case is already a {p.kind.value}"
-    if case.stage != S.new and p.kind == CaseKind.consultation:
-        return "a case already responded to cannot become a consultation"
-    if case.major:
-        return "a major complaint stays a complaint"
-    return None
-
-
-def _g_pause(case: CaseState, p: st.PauseClock, rules: Rules, now: datetime) -> str | None:
-    process = rules.policy.process
-    if p.clock.value not in process.pausable_clocks:
-        return f"the policy does not allow pausing the {p.clock.value} clock (pausable: {', '.join(process.pausable_clocks)})"
-    if p.reason not in process.pause_reasons:
-        return f"the policy does not allow pausing for '{p.reason}'"
-    clock = case.find_clock(p.clock)
-    if clock is None or clock.met_at is not None:
-        return f"the {p.clock.value} clock is not running"
-    return f"the {p.clock.value} clock is already paused" if clock.paused_at else None
-
-
-def _g_resume(case: CaseState, p: st.ResumeClock, rules: Rules, now: datetime) -> str | None:
-    clock = case.find_clock(p.clock)
-    return None if clock is not None and clock.paused_at else f"the {p.clock.value} clock is not paused"
-
-
-def _g_reopen(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
-    window = rules.seconds("reopen_within")
-    if case.closed_at is not None and (now - case.closed_at).total_seconds() > window:
-        return f"it was closed more than {rules.policy.process.reopen_within} ago (the policy's reopening window)"
-    return None
-
-
-_GUARDS: dict[str, Guard] = {
-    "dispatch": _g_dispatch,
-    "confirm_visit": _g_confirm_visit,
-    "reschedule": _g_reschedule,
-    "amend_plan": _g_amend,
-    "confirm_amendment": _g_confirm_amendment,
-    "complete_work": _g_complete,
-    "settle": _g_settle,
-    "form_task_group": _g_task_group,
-    "propose_solution": _g_solution,
-    "record_verdict": _g_verdict,
-    "gm_revisit": _g_gm_revisit,
-    "mark_major": _g_mark_major,
-    "hand_over": _g_hand_over,
-    "change_severity": _g_severity,
-    "change_kind": _g_kind,
-    "pause_clock": _g_pause,
-    "resume_clock": _g_resume,
-    "reopen": _g_reopen,
-}
 
 # -- effects -------------------------------------------------------------------------------
 
@@ -337,7 +187,7 @@ def _propose_plan(case, p: st.ProposePlan, rules, now, by):
         case.stage = S.ready_to_dispatch
         return None
     case.stage = S.awaiting_confirmation
-    return [Notice("customer", "plan_to_confirm", {"round": len(case.plans), "cost": _money(p.cost_estimate)})]
+    return [Notice("customer", "plan_to_confirm", {"round": len(case.plans), "cost": money(p.cost_estimate)})]
 
 
 def _confirm_plan(case, p: st.Confirmation, rules, now, by):
@@ -380,12 +230,12 @@ def _amend_plan(case, p: st.AmendPlan, rules, now, by):
     case.amendments.append(Amendment(change=p.change, cost_delta=p.cost_delta, proposed_at=now, proposed_by=by,
                                      work_order=case.current_order().number))
     if p.cost_delta != 0:
-        return [Notice("customer", "amendment_to_confirm", {"cost_delta": _money(p.cost_delta)})]
+        return [Notice("customer", "amendment_to_confirm", {"cost_delta": money(p.cost_delta)})]
     return None
 
 
 def _confirm_amendment(case, p: st.Confirmation, rules, now, by):
-    _pending_amendment(case).consent = _confirmation(p, by)
+    pending_amendment(case).consent = _confirmation(p, by)
 
 
 def _complete_work(case, p: st.CompleteWork, rules, now, by):

@@ -5,7 +5,14 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
-from conftest import DEMO_POLICY, eventually, make_settings, new_worker, sample_intake, task_queue
+from conftest import (
+    DEMO_POLICY,
+    eventually,
+    make_settings,
+    new_worker,
+    sample_intake,
+    task_queue,
+)
 from sqlalchemy import func, select
 
 from adapters.storage import cases as case_file

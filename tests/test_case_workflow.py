@@ -8,7 +8,15 @@ supervisor's escalation; the whole path to a closed case.
 from datetime import timedelta
 
 import pytest
-from conftest import DEFAULT_POLICY, DEMO_POLICY, act, eventually, finish, running_desk, sample_intake
+from conftest import (
+    DEFAULT_POLICY,
+    DEMO_POLICY,
+    act,
+    eventually,
+    finish,
+    running_desk,
+    sample_intake,
+)
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 

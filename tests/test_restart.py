@@ -2,7 +2,14 @@
 
 from collections import Counter
 
-from conftest import DEMO_POLICY, eventually, make_settings, new_worker, sample_intake, task_queue
+from conftest import (
+    DEMO_POLICY,
+    eventually,
+    make_settings,
+    new_worker,
+    sample_intake,
+    task_queue,
+)
 from sqlalchemy import select
 from temporalio import activity
 from temporalio.worker import Worker

@@ -11,11 +11,12 @@ from desk import example
 
 from domain.calendar import WorkingCalendar
 from domain.case import CaseState
-from domain.casework import Refused, Rules, check
+from domain.casework import Refused, check
 from domain.clocks import plan_clocks
 from domain.models import CaseKind, Channel, Severity, Stage
 from domain.policy import load_policy
 from domain.process import KIND_STAGES, NEXT_STEP, STEPS, mermaid, refusal
+from domain.rules import Rules
 
 POLICY = load_policy(DEMO_POLICY)
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

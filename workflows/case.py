@@ -34,10 +34,11 @@ with workflow.unsafe.imports_passed_through():
         human_details,
         workflow_id,
     )
-    from domain.casework import Refused, Rules, apply, check, opened
+    from domain.casework import Refused, apply, check, opened
     from domain.clocks import ClockState, Milestone
     from domain.models import ClockName
     from domain.process import FINAL
+    from domain.rules import Rules
 
 # The case file and the outbox are local writes; a minute covers a slow database, and the
 # retry policy keeps trying (with backoff) through an outage: nothing is dropped.

@@ -10,7 +10,14 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from adapters.storage.db import insert
-from adapters.storage.tables import Case, CaseCounter, CaseEventRow, Customer, EscalationRow, SlaClock
+from adapters.storage.tables import (
+    Case,
+    CaseCounter,
+    CaseEventRow,
+    Customer,
+    EscalationRow,
+    SlaClock,
+)
 from domain.case import CaseEvent, EscalationRecord
 from domain.models import Intake, Severity
 

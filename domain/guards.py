@@ -1,0 +1,166 @@
+"""The guards: conditions an action must meet beyond its stage (``domain.process``).
+
+Each returns None when the action may go ahead, or the reason it may not, in the desk's
+words: a paid plan needs the customer's recorded confirmation before any dispatch, a price
+change on site needs consent, a settlement must be the confirmed amount, a major complaint
+needs its task group, a written solution and the general manager's revisit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from domain import steps as st
+from domain.case import CaseState
+from domain.models import CaseKind, Stage
+from domain.records import Amendment
+from domain.rules import Rules
+
+S = Stage
+
+
+def money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+Guard = Callable[[CaseState, Any, Rules, datetime], "str | None"]
+
+
+def _g_dispatch(case: CaseState, p: st.Dispatch, rules: Rules, now: datetime) -> str | None:
+    plan = case.current_plan()
+    if plan is None:
+        return "there is no repair plan"
+    if plan.status not in ("free", "confirmed"):
+        return "the customer has not confirmed the paid plan: no dispatch without a recorded confirmation"
+    if p.window_start <= now:
+        return "the appointment window must start in the future"
+    return None
+
+
+def _g_confirm_visit(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
+    order = case.current_order()
+    return "the visit is already confirmed" if order and order.confirmed_at else None
+
+
+def _g_reschedule(case: CaseState, p: st.Reschedule, rules: Rules, now: datetime) -> str | None:
+    return "the new appointment window must start in the future" if p.window_start <= now else None
+
+
+def pending_amendment(case: CaseState) -> Amendment | None:
+    return next((a for a in case.amendments if a.pending), None)
+
+
+def _g_amend(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
+    return "an earlier amendment still waits for the customer's consent" if pending_amendment(case) else None
+
+
+def _g_confirm_amendment(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
+    return None if pending_amendment(case) else "no amendment waits for the customer's consent"
+
+
+def _g_complete(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
+    if pending_amendment(case):
+        return "the customer has not consented to the amendment's price change"
+    return None
+
+
+def _g_settle(case: CaseState, p: st.Settle, rules: Rules, now: datetime) -> str | None:
+    due = case.amount_due
+    if p.amount != due:
+        return f"the settlement must be the confirmed amount {money(due)}, not {money(p.amount)}"
+    return None
+
+
+def _g_task_group(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
+    return None if case.major else "only a major complaint forms a task group: mark it major first"
+
+
+def _g_solution(case: CaseState, p: st.ProposeSolution, rules: Rules, now: datetime) -> str | None:
+    if case.major and not case.task_group:
+        return "a major complaint needs its task group first"
+    if case.major and not p.written:
+        return "a major complaint needs a written solution"
+    return None
+
+
+def _g_verdict(case: CaseState, p: st.RecordVerdict, rules: Rules, now: datetime) -> str | None:
+    if p.satisfied and case.major and case.gm_revisit is None:
+        return "the general manager's personal revisit of this major complaint is still due"
+    return None
+
+
+def _g_gm_revisit(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
+    if not case.major:
+        return "only a major complaint has the general manager's revisit"
+    return "the general manager's revisit is already recorded" if case.gm_revisit else None
+
+
+def _g_mark_major(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
+    return "it is already a major complaint" if case.major else None
+
+
+def _g_hand_over(case: CaseState, p: st.HandOver, rules: Rules, now: datetime) -> str | None:
+    return "the expected reply time must be in the future" if p.reply_by <= now else None
+
+
+def _g_severity(case: CaseState, p: st.ChangeSeverity, rules: Rules, now: datetime) -> str | None:
+    return f"the severity is already {p.severity.value}" if p.severity == case.severity else None
+
+
+def _g_kind(case: CaseState, p: st.ChangeKind, rules: Rules, now: datetime) -> str | None:
+    if p.kind == case.kind:
+        return f"the case is already a {p.kind.value}"
+    if case.stage != S.new and p.kind == CaseKind.consultation:
+        return "a case already responded to cannot become a consultation"
+    if case.major:
+        return "a major complaint stays a complaint"
+    return None
+
+
+def _g_pause(case: CaseState, p: st.PauseClock, rules: Rules, now: datetime) -> str | None:
+    process = rules.policy.process
+    if p.clock.value not in process.pausable_clocks:
+        return f"the policy does not allow pausing the {p.clock.value} clock (pausable: {', '.join(process.pausable_clocks)})"
+    if p.reason not in process.pause_reasons:
+        return f"the policy does not allow pausing for '{p.reason}'"
+    clock = case.find_clock(p.clock)
+    if clock is None or clock.met_at is not None:
+        return f"the {p.clock.value} clock is not running"
+    return f"the {p.clock.value} clock is already paused" if clock.paused_at else None
+
+
+def _g_resume(case: CaseState, p: st.ResumeClock, rules: Rules, now: datetime) -> str | None:
+    clock = case.find_clock(p.clock)
+    return None if clock is not None and clock.paused_at else f"the {p.clock.value} clock is not paused"
+
+
+def _g_reopen(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
+    window = rules.seconds("reopen_within")
+    if case.closed_at is not None and (now - case.closed_at).total_seconds() > window:
+        return f"it was closed more than {rules.policy.process.reopen_within} ago (the policy's reopening window)"
+    return None
+
+
+GUARDS: dict[str, Guard] = {
+    "dispatch": _g_dispatch,
+    "confirm_visit": _g_confirm_visit,
+    "reschedule": _g_reschedule,
+    "amend_plan": _g_amend,
+    "confirm_amendment": _g_confirm_amendment,
+    "complete_work": _g_complete,
+    "settle": _g_settle,
+    "form_task_group": _g_task_group,
+    "propose_solution": _g_solution,
+    "record_verdict": _g_verdict,
+    "gm_revisit": _g_gm_revisit,
+    "mark_major": _g_mark_major,
+    "hand_over": _g_hand_over,
+    "change_severity": _g_severity,
+    "change_kind": _g_kind,
+    "pause_clock": _g_pause,
+    "resume_clock": _g_resume,
+    "reopen": _g_reopen,
+}
