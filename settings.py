@@ -6,6 +6,7 @@ the shell or in docker-compose reaches all of them.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent
 Role = Literal["agent", "supervisor", "manager", "technician", "admin"]
 ROLES: tuple[str, ...] = ("agent", "supervisor", "manager", "technician", "admin")
+
+# The SMS provider's request body: $phone, $text, $key (the idempotency key) and $sign.
+DEFAULT_SMS_BODY = '{"to": "$phone", "sign": "$sign", "content": "$text", "request_id": "$key"}'
 
 # Tokens that ship in the README and the Makefile for local runs; refused in production.
 DEV_TOKEN_PREFIX = "dev-"
@@ -46,6 +50,57 @@ class Settings(BaseSettings):
     company_name: str = "售后服务中心"
     # Prefix of case numbers: AS20261122-0001.
     case_prefix: str = Field(default="AS", pattern=r"^[A-Z]{1,4}$")
+
+    # -- channels: each is on when its address is set (README: "Notifications") ------------
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_sender: str = "service@example.com"
+    smtp_sender_name: str = ""  # defaults to the company name
+    smtp_ca_file: Path | None = None  # a private CA's certificate
+    sms_url: str = ""
+    sms_token: str = ""
+    sms_auth_header: str = "Authorization"
+    sms_auth_prefix: str = "Bearer "
+    sms_sign: str = ""  # the SMS signature (签名); defaults to the company name
+    sms_body_template: str = DEFAULT_SMS_BODY
+    sms_id_field: str = "message_id"
+    wecom_webhook_url: str = ""
+    dingtalk_webhook_url: str = ""
+    dingtalk_secret: str = ""
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    # Staff reached by email: "supervisor=desk-lead@example.com,manager=…"
+    staff_email: str = ""
+
+    @field_validator("sms_body_template")
+    @classmethod
+    def _sms_body_is_json(cls, value: str) -> str:
+        try:
+            body = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"AFTERSALES_SMS_BODY_TEMPLATE is not JSON: {exc}") from None
+        if "$text" not in json.dumps(body) or "$phone" not in json.dumps(body):
+            raise ValueError("AFTERSALES_SMS_BODY_TEMPLATE must place $phone and $text")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_is_signed(self) -> Settings:
+        if self.webhook_url and len(self.webhook_secret) < 16:
+            raise ValueError("AFTERSALES_WEBHOOK_SECRET must be set (16+ characters) when AFTERSALES_WEBHOOK_URL is")
+        return self
+
+    def staff_emails(self) -> dict[str, str]:
+        """Parse ``staff_email`` into {role: address}."""
+        result: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in self.staff_email.split(","))):
+            role, sep, address = (part.strip() for part in pair.partition("="))
+            if not sep or "@" not in address:
+                raise ValueError(f"AFTERSALES_STAFF_EMAIL: expected role=address, got {pair!r}")
+            result[role] = address
+        return result
 
     @field_validator("timezone")
     @classmethod
@@ -93,6 +148,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"AFTERSALES_API_TOKENS: unknown role {role!r} (roles: {', '.join(ROLES)})")
             result[token] = role
         return result
+
+    @model_validator(mode="after")
+    def _staff_email_parses(self) -> Settings:
+        self.staff_emails()  # raises ValueError naming the bad pair
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

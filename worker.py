@@ -16,24 +16,35 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.case_file import CaseFileActivities
-from adapters.notify.outbox import Renderer
+from activities.notifications import NotificationActivities
+from adapters.notify.delivery import configured_channels
+from adapters.notify.templates import Renderer
 from adapters.storage.db import Database
+from domain.policy import load_policy
 from settings import Settings, get_settings
 from workflows.case import AfterSalesCase
+from workflows.delivery import DeliverNotification
 
-WORKFLOWS = [AfterSalesCase]
+WORKFLOWS = [AfterSalesCase, DeliverNotification]
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 ACTIVITY_THREADS = 16  # activities block on the database; one thread each
 log = logging.getLogger("aftersales.worker")
 
 
+def notification_activities(settings: Settings, db: Database) -> NotificationActivities:
+    renderer = Renderer(settings.zone, settings.company_name)
+    channels = configured_channels(settings)
+    return NotificationActivities(db, renderer, load_policy(settings.policy), channels, settings.staff_emails())
+
+
 def build_worker(client: Client, settings: Settings, db: Database, executor: ThreadPoolExecutor) -> Worker:
-    activities = CaseFileActivities(db, Renderer(settings.zone, settings.company_name))
+    notifications = notification_activities(settings, db)
+    case_file = CaseFileActivities(db, notifications.renderer)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=activities.all(),
+        activities=case_file.all() + notifications.all(),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,

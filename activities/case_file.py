@@ -1,7 +1,7 @@
-"""Activities that write the case file, queue notifications and archive the service file.
+"""Activities that write the case file and archive the service file.
 
 Plain ``def`` activities (SQLAlchemy and psycopg2 block), run on the worker's thread pool.
-Each is idempotent: the event by (case, seq), the notification by its key.
+Each is idempotent: the event by (case, seq), the service file by its case.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import ARCHIVE_CASE, QUEUE_NOTIFICATION, RECORD_CASE_EVENT
+from activities.contracts import ARCHIVE_CASE, RECORD_CASE_EVENT
 from adapters.archive import service_file
-from adapters.notify import outbox
+from adapters.notify.templates import Renderer
 from adapters.storage import cases
 from adapters.storage.db import Database
-from domain.case import CaseEvent, NotificationRequest
+from domain.case import CaseEvent
 
 
 class CaseFileActivities:
-    def __init__(self, db: Database, renderer: outbox.Renderer):
+    def __init__(self, db: Database, renderer: Renderer):
         self.db = db
         self.renderer = renderer
 
@@ -36,16 +36,6 @@ class CaseFileActivities:
         activity.logger.info("case event %s #%d %s", event.case_no, event.seq, "written" if written else "already there")
         return written
 
-    @activity.defn(name=QUEUE_NOTIFICATION)
-    def queue_notification(self, request: NotificationRequest) -> bool:
-        try:
-            with self.db.session() as session:
-                queued = outbox.queue(session, self.renderer, request, datetime.now(UTC))
-        except LookupError as exc:
-            raise ApplicationError(str(exc), type="CaseNotFound", non_retryable=True) from None
-        activity.logger.info("notification %s to %s %s", request.template, request.recipient, "queued" if queued else "already queued")
-        return queued
-
     @activity.defn(name=ARCHIVE_CASE)
     def archive_case(self, case_no: str) -> bool:
         try:
@@ -59,4 +49,4 @@ class CaseFileActivities:
         return True
 
     def all(self) -> list:
-        return [self.record_case_event, self.queue_notification, self.archive_case]
+        return [self.record_case_event, self.archive_case]

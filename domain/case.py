@@ -7,7 +7,7 @@ Which action is legal when lives in ``domain.process``; what an action does to t
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -197,6 +197,17 @@ class NotificationRequest(BaseModel):
     template: str
     recipient: str  # "customer" or a staff role
     context: dict[str, Any] = Field(default_factory=dict)
+    # When the event happened (the workflow's time): quiet hours are judged from here.
+    at: datetime | None = None
+
+
+class QueuedNotification(BaseModel):
+    """What the outbox did with a request: the row, and when and how it is to be delivered."""
+
+    id: int
+    new: bool  # False when a retried activity found it already queued
+    not_before: datetime
+    channels: list[str]  # an empty route goes straight to the dead letters
 
 
 def workflow_id(case_no: str) -> str:

@@ -116,6 +116,8 @@ def redact_phones(text: str) -> str:
 
 
 Phone = Annotated[str, AfterValidator(normalize_phone)]
+# Enough to catch a typo; the mail server has the last word.
+Email = Annotated[str, Field(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 ProjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")]
 
 
@@ -133,6 +135,11 @@ class Intake(BaseModel):
     channel: Channel
     customer_name: str = Field(min_length=1, max_length=100)
     phone: Phone
+    email: Email | None = Field(default=None, description="For messages by email; optional")
+    preferred_channel: Literal["sms", "email"] | None = Field(
+        default=None, description="How the customer wants to hear from us; the policy's order otherwise"
+    )
+    locale: Literal["zh-CN", "en"] = Field(default="zh-CN", description="The language of the customer's messages")
     address: str = Field(min_length=1, max_length=300, description="Project address")
     house_type: str | None = Field(default=None, max_length=50, description="e.g. 三室两厅")
     description: str = Field(min_length=1, max_length=4000)
@@ -154,6 +161,12 @@ class Intake(BaseModel):
     def _major_is_a_complaint(self) -> Intake:
         if self.major and self.kind != CaseKind.complaint:
             raise ValueError("only a complaint can be major")
+        return self
+
+    @model_validator(mode="after")
+    def _email_for_email(self) -> Intake:
+        if self.preferred_channel == "email" and not self.email:
+            raise ValueError("preferred_channel is email but no email address is given")
         return self
 
 

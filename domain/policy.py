@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.delivery import NotifyPolicy
 from domain.models import CaseKind, ClockName, Severity
 
 Basis = Literal["calendar", "working"]
@@ -238,6 +239,7 @@ class Policy(_Strict):
     escalation: Escalation
     emergency: Emergency = Emergency()
     process: Process = Process()
+    notify: NotifyPolicy = NotifyPolicy()
 
     def clock(self, kind: CaseKind, severity: Severity, name: ClockName) -> ClockLimit:
         return getattr(getattr(self.clocks, CaseKind(kind).value), Severity(severity).value).limit(ClockName(name))

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import psycopg2
@@ -101,6 +102,17 @@ def db(database: Database) -> Database:
 @pytest.fixture(scope="session")
 def default_policy() -> Policy:
     return load_policy(DEFAULT_POLICY)
+
+
+def outbox_for(renderer, channels=frozenset({"sms", "email", "wecom"}), policy: Policy | None = None, staff_email=None):
+    """The outbox as the worker builds it, for tests that queue messages directly."""
+    from adapters.notify.outbox import Outbox
+    from domain.calendar import WorkingCalendar
+
+    policy = policy or load_policy(DEFAULT_POLICY)
+    start = datetime(2026, 1, 1, tzinfo=renderer.zone)
+    calendar = WorkingCalendar.for_zone(policy.working_time, renderer.zone, start, years=3)
+    return Outbox(renderer, policy.notify, calendar, frozenset(channels), staff_email or {})
 
 
 def make_settings(pg_url: str, policy: Path = DEFAULT_POLICY, **overrides) -> Settings:

@@ -14,15 +14,15 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.worker import Worker
 
+import worker as worker_module
 from activities.case_file import CaseFileActivities
 from activities.contracts import RECORD_CASE_EVENT
-from adapters.notify.outbox import Renderer
+from adapters.notify.templates import Renderer
 from adapters.storage import cases as case_file
 from adapters.storage.tables import Notification
 from api import case_service
 from api.app import build_context
 from domain.case import CaseEvent
-from workflows.case import AfterSalesCase
 
 
 def _renderer(settings):
@@ -30,9 +30,10 @@ def _renderer(settings):
 
 
 def case_worker(env, settings, activities, executor, **options) -> Worker:
+    notifications = worker_module.notification_activities(settings, activities.db)
     return Worker(
-        env.client, task_queue=settings.temporal_task_queue, workflows=[AfterSalesCase],
-        activities=activities.all(), activity_executor=executor, **options,
+        env.client, task_queue=settings.temporal_task_queue, workflows=worker_module.WORKFLOWS,
+        activities=activities.all() + notifications.all(), activity_executor=executor, **options,
     )
 
 

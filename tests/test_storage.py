@@ -4,10 +4,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from conftest import sample_intake
+from conftest import outbox_for, sample_intake
 from sqlalchemy import func, select
 
-from adapters.notify.outbox import Renderer, queue
+from adapters.notify.outbox import queue
+from adapters.notify.templates import Renderer
 from adapters.storage import cases as case_file
 from adapters.storage.tables import CaseEventRow, Customer, EscalationRow, Notification
 from domain.calendar import WorkingCalendar
@@ -101,18 +102,20 @@ def test_a_breach_is_one_escalation_row_and_answers_breached_this_week(db, defau
 
 def test_a_notification_is_queued_once_per_key_with_the_customer_data_from_the_file(db):
     case_no = open_one(db)
-    renderer = Renderer(SHANGHAI, "安心家装")
+    box = outbox_for(Renderer(SHANGHAI, "安心家装"), channels={"sms", "wecom"})
     request = NotificationRequest(case_no=case_no, key=f"case-{case_no}:1:acknowledgement:customer",
                                   template="acknowledgement", recipient="customer",
                                   context={"reply_by": (NOW + timedelta(hours=1)).isoformat()})
     with db.session() as session:
-        assert queue(session, renderer, request, NOW) is True
+        first = queue(session, box, request, NOW)
     with db.session() as session:
-        assert queue(session, renderer, request, NOW) is False
+        again = queue(session, box, request, NOW)
         (message,) = session.scalars(select(Notification)).all()
-    assert (message.channel, message.address) == ("sms", "13812345678")
+    assert (first.new, again.new, first.id) == (True, False, again.id)
+    assert (message.channel, message.address, message.status) == ("sms", "13812345678", "queued")
+    assert message.route == [{"channel": "sms", "address": "13812345678"}]  # no email address: SMS only
     assert "王女士" in message.body and "2026-11-23 11:00" in message.body  # Shanghai time
-    assert message.subject.startswith("【安心家装】")
+    assert message.subject.startswith("【安心家装】") and "王女士" in message.short_text
 
 
 def test_text_search_finds_by_phone_and_address_but_treats_wildcards_literally(db):

@@ -16,7 +16,10 @@ from datetime import timedelta, timezone
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+from workflows.delivery import DeliverNotification
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ARCHIVE_CASE, QUEUE_NOTIFICATION, RECORD_CASE_EVENT
@@ -31,10 +34,12 @@ with workflow.unsafe.imports_passed_through():
         EscalateInput,
         EscalationRecord,
         NotificationRequest,
+        QueuedNotification,
         human_details,
         workflow_id,
     )
     from domain.casework import Refused, apply, check, opened
+    from domain.delivery import DeliveryPlan, delivery_workflow_id
     from domain.clocks import ClockState, Milestone
     from domain.models import ClockName
     from domain.process import FINAL
@@ -46,6 +51,9 @@ _ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=60),
     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
 )
+
+# Cases started before this mark queue their messages without starting their delivery.
+DELIVERY_PATCH = "deliver-notifications"
 
 ILLEGAL_ACTION = "IllegalAction"
 FORBIDDEN = "Forbidden"
@@ -248,9 +256,37 @@ class AfterSalesCase:
         # One message per (event, recipient): the key makes a retried activity queue it once.
         key = f"{workflow_id(self._case.case_no)}:{seq or self._seq}:{template}:{recipient}"
         request = NotificationRequest(
-            case_no=self._case.case_no, key=key, template=template, recipient=recipient, context=context
+            case_no=self._case.case_no, key=key, template=template, recipient=recipient, context=context, at=workflow.now()
         )
-        await workflow.execute_activity(QUEUE_NOTIFICATION, request, **_ACTIVITY)
+        try:
+            queued = await workflow.execute_activity(QUEUE_NOTIFICATION, request, **_ACTIVITY)
+        except ActivityError as err:
+            # Only a template bug gets here (the outbox's writes retry through outages): the
+            # case goes on without this message, and the failure is in the history.
+            workflow.logger.error("message %s to %s not queued: %s", template, recipient, err.cause)
+            return
+        # Cases started before delivery existed only queued (their histories replay as such).
+        if not workflow.patched(DELIVERY_PATCH):
+            return
+        # Queue, never wait on a channel: the delivery runs as a workflow of its own.
+        queued = QueuedNotification.model_validate(queued)
+        plan = DeliveryPlan(
+            notification_id=queued.id,
+            not_before=queued.not_before,
+            channels=queued.channels,
+            retry=self._rules.policy.notify.retry,
+            summary=f"{template} to {recipient} · {self._case.case_no}",
+        )
+        try:
+            await workflow.start_child_workflow(
+                DeliverNotification.run,
+                plan,
+                id=delivery_workflow_id(queued.id),
+                static_summary=plan.summary,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # a supervisor's retry got there first
 
     def _publish(self) -> None:
         """Search attributes and the human details follow every change of the case."""

@@ -1,99 +1,116 @@
-"""Render a message from its template and put it in the outbox, once per key.
+"""The outbox: every message is rendered and written once, by its key, with its route and the
+moment it may go out; its delivery workflow then sends it (``adapters.notify.delivery``).
 
-Templates live beside this file, one per message type (``acknowledgement.j2`` …): the first
-line is the subject, the rest the body, in zh-CN. They render in a sandboxed Jinja2
-environment. Delivering the outbox over real channels is a later piece of work.
+Personal data (the customer's name, phone, email) is read here and written to the row; the
+workflows only ever see the row's id and the channel names.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.notify.templates import Renderer
 from adapters.storage.db import insert
 from adapters.storage.tables import Case, Notification, SlaClock
-from domain.case import NotificationRequest
-
-TEMPLATES = Path(__file__).parent / "templates"
-
-KIND_LABELS = {"repair": "报修", "complaint": "投诉", "consultation": "咨询", "installation": "安装"}
-SEVERITY_LABELS = {"emergency": "紧急", "normal": "一般"}
-CLOCK_LABELS = {
-    "response": "响应",
-    "plan": "方案",
-    "resolution": "解决",
-    "reconfirm": "上门前确认",
-    "revisit": "回访",
-    "follow_up": "低分跟进",
-    "gm_revisit": "总经理回访",
-    "reply": "咨询答复",
-}
+from domain.calendar import WorkingCalendar
+from domain.case import NotificationRequest, QueuedNotification
+from domain.delivery import NotifyPolicy, Recipient, release_at, route
+from domain.messages import message_type
 
 
-class Renderer:
-    def __init__(self, zone: ZoneInfo, company: str):
-        self.zone = zone
-        self.company = company
-        self.env = SandboxedEnvironment(
-            loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=False
-        )
-        self.env.filters["local"] = self._local
+@dataclass(frozen=True)
+class Outbox:
+    """What queuing needs: the templates, the ``[notify]`` rules, the working calendar (for
+    staff hours) and the configured channels with the staff's addresses."""
 
-    def _local(self, value: datetime | str) -> str:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+    renderer: Renderer
+    policy: NotifyPolicy
+    calendar: WorkingCalendar
+    channels: frozenset[str]
+    staff_email: dict[str, str]
 
-    def render(self, template: str, context: dict) -> tuple[str, str]:
-        text = self.env.get_template(f"{template}.j2").render(company=self.company, **context)
-        subject, _, body = text.partition("\n")
-        return subject.strip(), body.strip()
+    def addresses(self, case: Case, recipient: str) -> dict[str, str | None]:
+        """Each configured channel → the address it would use for this recipient."""
+        if recipient == "customer":
+            mine = {"sms": case.customer.phone, "email": case.customer.email}
+        else:
+            mine = {"sms": None, "email": self.staff_email.get(recipient)}
+        return {c: mine.get(c, recipient) for c in self.channels}
 
 
-def queue(session: Session, renderer: Renderer, request: NotificationRequest, now: datetime) -> bool:
-    """Queue the message; False when a retried activity finds it already queued."""
-    if session.scalar(select(Notification.id).where(Notification.key == request.key)) is not None:
-        return False
-    case = session.scalars(select(Case).where(Case.case_no == request.case_no)).one_or_none()
-    if case is None:
-        raise LookupError(f"case {request.case_no} is not in the case file")
+def _context(outbox: Outbox, session: Session, case: Case, request: NotificationRequest, locale: str) -> dict:
+    label = outbox.renderer.label
     context = {
         "case_no": case.case_no,
-        "kind_label": KIND_LABELS[case.kind],
-        "severity_label": SEVERITY_LABELS[case.severity],
+        "kind_label": label(locale, "kind", case.kind),
+        "severity_label": label(locale, "severity", case.severity),
         "received_at": case.received_at,
         **request.context,
     }
+    if "satisfaction" in context:
+        context["satisfaction"] = label(locale, "satisfaction", context["satisfaction"])
     if clock := request.context.get("clock"):
-        context["clock_label"] = CLOCK_LABELS[clock]
+        context["clock_label"] = label(locale, "clock", clock)
         if "deadline" not in context:
             context["deadline"] = session.scalar(
                 select(SlaClock.deadline).where(SlaClock.case_id == case.id, SlaClock.name == clock)
             )
     if request.recipient == "customer":
         context["customer_name"] = case.customer.name
-        channel, address = "sms", case.customer.phone
-    else:
-        channel, address = "internal", request.recipient
-    subject, body = renderer.render(request.template, context)
+    return context
+
+
+def queue(session: Session, outbox: Outbox, request: NotificationRequest, now: datetime) -> QueuedNotification:
+    """Queue the message once; a retried activity gets the row that is already there."""
+    existing = session.scalars(select(Notification).where(Notification.key == request.key)).one_or_none()
+    if existing is not None:
+        return _queued(existing, new=False)
+    case = session.scalars(select(Case).where(Case.case_no == request.case_no)).one_or_none()
+    if case is None:
+        raise LookupError(f"case {request.case_no} is not in the case file")
+    kind = message_type(request.template)
+    customer = request.recipient == "customer"
+    recipient = Recipient(request.recipient, case.customer.preferred_channel if customer else None)
+    locale = case.customer.locale if customer else outbox.policy.staff_locale
+    text = outbox.renderer.render(request.template, locale, _context(outbox, session, case, request, locale))
+    addresses = outbox.addresses(case, request.recipient)
+    channels = route(outbox.policy, recipient, addresses)
+    at = request.at or now
+    emergency = case.severity == "emergency"
+    not_before = release_at(outbox.policy, outbox.calendar, recipient, at, emergency=emergency, breach=kind.breach)
     stmt = insert(session, Notification).values(
         key=request.key,
         case_id=case.id,
         template=request.template,
         recipient=request.recipient,
-        channel=channel,
-        address=address,
-        subject=subject,
-        body=body,
+        locale=locale,
+        route=[{"channel": c, "address": addresses[c] or ""} for c in channels],
+        channel=channels[0] if channels else "none",
+        address=(addresses[channels[0]] or "") if channels else "",
+        subject=text.subject,
+        short_text=text.short,
+        body=text.long,
+        urgent=emergency,
         status="queued",
         created_at=now,
+        not_before=not_before,
     )
-    return session.execute(stmt.on_conflict_do_nothing(index_elements=["key"])).rowcount == 1
+    new = session.execute(stmt.on_conflict_do_nothing(index_elements=["key"])).rowcount == 1
+    row = session.scalars(select(Notification).where(Notification.key == request.key)).one()
+    return _queued(row, new=new)
+
+
+def _queued(row: Notification, *, new: bool) -> QueuedNotification:
+    return QueuedNotification(
+        id=row.id,
+        new=new,
+        not_before=row.not_before or row.created_at,
+        channels=[step["channel"] for step in row.route],
+    )
 
 
 def for_case(session: Session, case_id: int) -> list[Notification]:

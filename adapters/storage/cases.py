@@ -30,11 +30,19 @@ def _next_case_no(session: Session, prefix: str, received: datetime, zone: ZoneI
     return f"{prefix}{day}-{last:04d}"
 
 
-def _customer(session: Session, name: str, phone: str, now: datetime) -> Customer:
+def _customer(session: Session, intake: Intake, now: datetime) -> Customer:
     # Concurrent intakes for one phone: insert-or-nothing, then read, never a duplicate.
-    stmt = insert(session, Customer).values(name=name, phone=phone, created_at=now)
+    stmt = insert(session, Customer).values(name=intake.customer_name, phone=intake.phone, created_at=now)
     session.execute(stmt.on_conflict_do_nothing(index_elements=["phone"]))
-    return session.scalars(select(Customer).where(Customer.phone == phone)).one()
+    customer = session.scalars(select(Customer).where(Customer.phone == intake.phone)).one()
+    # How the customer wants to be reached is what they told us last.
+    if intake.email:
+        customer.email = intake.email
+    if intake.preferred_channel:
+        customer.preferred_channel = intake.preferred_channel
+    if "locale" in intake.model_fields_set:
+        customer.locale = intake.locale
+    return customer
 
 
 def open_case(
@@ -51,7 +59,7 @@ def open_case(
     related_case_no: str | None = None,
 ) -> Case:
     """Write a new case (and its customer) and give it its number. The workflow starts next."""
-    customer = _customer(session, intake.customer_name, intake.phone, now)
+    customer = _customer(session, intake, now)
     case = Case(
         case_no=_next_case_no(session, prefix, now, zone),
         kind=intake.kind.value,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,6 +34,9 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(32), unique=True)  # one customer per number
+    email: Mapped[str | None] = mapped_column(String(200))
+    preferred_channel: Mapped[str | None] = mapped_column(String(20))  # sms | email
+    locale: Mapped[str] = mapped_column(String(10), default="zh-CN", server_default="zh-CN")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -146,7 +150,9 @@ class ServiceFile(Base):
 
 
 class Notification(Base):
-    """The outbox: every message the system owes someone, queued once by its key."""
+    """The outbox: every message the system owes someone, queued once by its key, then
+    delivered by its own workflow (``notification-<id>``): queued → sending → sent, or dead
+    after the last attempt on the last channel, until a supervisor retries it."""
 
     __tablename__ = "notifications"
 
@@ -155,9 +161,21 @@ class Notification(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     template: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(40))  # customer or a staff role
-    channel: Mapped[str] = mapped_column(String(20))  # sms | internal
-    address: Mapped[str] = mapped_column(String(100))  # phone for sms, role for internal
+    locale: Mapped[str] = mapped_column(String(10), default="zh-CN", server_default="zh-CN")
+    # The channels to try, in order, each with its address: [{"channel": "sms", "address": "138…"}]
+    route: Mapped[list[dict[str, str]]] = mapped_column(Json, default=list)
+    channel: Mapped[str] = mapped_column(String(20))  # the one it went by (or will try first)
+    address: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
+    short_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    body: Mapped[str] = mapped_column(Text)  # the long text
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())  # held by quiet hours
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    provider_response: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retried_by: Mapped[str | None] = mapped_column(String(100))

@@ -1,0 +1,261 @@
+"""The channels a message leaves by: email over SMTP, the WeCom and DingTalk group robots,
+a generic signed webhook, and SMS through an HTTP provider.
+
+Every channel gets the message's outbox key and passes it to the peer (``Message-ID`` for
+mail, an ``Idempotency-Key`` header or field for HTTP), so a message sent again after a crash
+is recognised by a peer that deduplicates. Each ``send`` returns the provider's answer or
+raises ``TemporaryFailure`` (worth retrying: network, 5xx, 429) or ``PermanentFailure``
+(retrying cannot help: a 4xx, a refused recipient). Plain blocking calls: they run in the
+worker's activity threads.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import smtplib
+import ssl
+import time
+import urllib.parse
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any, Literal, Protocol
+
+import httpx
+
+TIMEOUT = httpx.Timeout(10.0)
+
+
+class DeliveryFailure(Exception):
+    """The message did not go through. ``str()`` is the whole story for the outbox (it may
+    quote the peer, and so an address); ``code`` is a short reason without personal data,
+    fit for logs and workflow histories."""
+
+    def __init__(self, detail: str, code: str):
+        super().__init__(detail)
+        self.code = code
+
+
+class TemporaryFailure(DeliveryFailure):
+    """The peer could not take it now; a retry may succeed."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """The peer refused it; the same message will never go through."""
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str  # the outbox key: the idempotency key every peer sees
+    address: str  # email address, phone, or "" for a group robot
+    subject: str
+    short_text: str  # SMS and chat robots
+    long_text: str  # email and webhooks
+    data: dict[str, Any] | None = None  # structured fields for a webhook
+
+
+@dataclass(frozen=True)
+class Receipt:
+    provider_id: str | None
+    response: str  # what the peer answered, for the outbox's record
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, message: Message) -> Receipt: ...
+
+
+def _check(response: httpx.Response) -> None:
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TemporaryFailure(f"HTTP {response.status_code}: {response.text[:300]}", f"HTTP {response.status_code}")
+    if response.status_code >= 400:
+        raise PermanentFailure(f"HTTP {response.status_code}: {response.text[:300]}", f"HTTP {response.status_code}")
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    try:
+        return httpx.post(url, content=body, headers={"Content-Type": "application/json", **headers}, timeout=TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise TemporaryFailure(f"{type(exc).__name__}: {exc}", type(exc).__name__) from None
+
+
+# -- email --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpChannel:
+    host: str
+    port: int = 25
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    username: str = ""
+    password: str = ""
+    sender: str = "service@example.com"
+    sender_name: str = ""
+    ca_file: str | None = None  # a private CA's certificate, when the server's is not public
+    name: str = "email"
+
+    def message_id(self, key: str) -> str:
+        # The same key gives the same Message-ID on every attempt.
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        return make_msgid(idstring=digest, domain=self.sender.rpartition("@")[2] or "aftersales")
+
+    def send(self, message: Message) -> Receipt:
+        mail = EmailMessage()
+        mail["From"] = formataddr((self.sender_name, self.sender)) if self.sender_name else self.sender
+        mail["To"] = message.address
+        mail["Subject"] = message.subject
+        mail["Message-ID"] = self.message_id(message.key)
+        mail["X-Idempotency-Key"] = message.key
+        mail.set_content(message.long_text)
+        context = ssl.create_default_context(cafile=self.ca_file)
+        try:
+            if self.security == "ssl":
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=10, context=context)
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=10)
+            with client:
+                if self.security == "starttls":
+                    client.starttls(context=context)
+                if self.username:
+                    client.login(self.username, self.password)
+                refused = client.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise PermanentFailure(f"recipient refused: {exc.recipients}", "SMTP recipient refused") from None
+        except smtplib.SMTPResponseException as exc:
+            failure = PermanentFailure if 500 <= exc.smtp_code < 600 else TemporaryFailure
+            raise failure(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", f"SMTP {exc.smtp_code}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}", type(exc).__name__) from None
+        if refused:
+            raise PermanentFailure(f"recipient refused: {refused}", "SMTP recipient refused")
+        return Receipt(provider_id=mail["Message-ID"], response="250 accepted")
+
+
+# -- group robots -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeComRobot:
+    """A WeCom (企业微信) group robot: POST {"msgtype": "text", "text": {"content": …}}."""
+
+    url: str
+    name: str = "wecom"
+
+    def send(self, message: Message) -> Receipt:
+        body = {"msgtype": "text", "text": {"content": f"{message.subject}\n{message.short_text}"}}
+        return _robot(self.url, body, message.key)
+
+
+@dataclass(frozen=True)
+class DingTalkRobot:
+    """A DingTalk (钉钉) group robot; with a secret, signed as DingTalk documents it:
+    ``sign = base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}"))`` in the query string."""
+
+    url: str
+    secret: str = ""
+    name: str = "dingtalk"
+
+    def signed_url(self, timestamp_ms: int) -> str:
+        if not self.secret:
+            return self.url
+        digest = hmac.new(self.secret.encode(), f"{timestamp_ms}\n{self.secret}".encode(), hashlib.sha256).digest()
+        sign = urllib.parse.quote_plus(base64.b64encode(digest).decode())
+        separator = "&" if "?" in self.url else "?"
+        return f"{self.url}{separator}timestamp={timestamp_ms}&sign={sign}"
+
+    def send(self, message: Message) -> Receipt:
+        body = {"msgtype": "text", "text": {"content": f"{message.subject}\n{message.short_text}"}}
+        return _robot(self.signed_url(int(time.time() * 1000)), body, message.key)
+
+
+def _robot(url: str, body: dict, key: str) -> Receipt:
+    response = _post(url, json.dumps(body, ensure_ascii=False).encode(), {"Idempotency-Key": key})
+    _check(response)
+    # Both robots answer 200 with {"errcode": 0, "errmsg": "ok"}; another errcode is a refusal.
+    try:
+        answer = response.json()
+    except ValueError:
+        raise TemporaryFailure(f"not JSON: {response.text[:200]}", "answer not JSON") from None
+    if answer.get("errcode", 0) != 0:
+        raise PermanentFailure(f"errcode {answer.get('errcode')}: {answer.get('errmsg')}", f"errcode {answer.get('errcode')}")
+    return Receipt(provider_id=None, response=response.text[:500])
+
+
+# -- a company's own systems --------------------------------------------------------------
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignedWebhook:
+    """POST the message as JSON with ``X-Aftersales-Signature: sha256=<hex HMAC-SHA256 of the
+    body with the shared secret>`` and ``Idempotency-Key: <outbox key>``."""
+
+    url: str
+    secret: str
+    name: str = "webhook"
+
+    def send(self, message: Message) -> Receipt:
+        body = json.dumps(
+            {"key": message.key, "to": message.address, "subject": message.subject, "text": message.long_text,
+             "data": message.data or {}},
+            ensure_ascii=False, sort_keys=True,
+        ).encode()
+        response = _post(
+            self.url, body, {"X-Aftersales-Signature": webhook_signature(self.secret, body), "Idempotency-Key": message.key}
+        )
+        _check(response)
+        return Receipt(provider_id=response.headers.get("X-Request-Id"), response=response.text[:500])
+
+
+# -- SMS ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpSmsProvider:
+    """SMS through a provider's HTTP API, its request shaped by configuration.
+
+    ``body_template`` is the JSON body with placeholders as whole string values: ``$phone``,
+    ``$text``, ``$key`` (the idempotency key) and ``$sign`` (the company's SMS signature).
+    The token goes in ``auth_header``. A 2xx answer is accepted; ``id_field`` names the
+    provider's message id in the JSON answer.
+    """
+
+    url: str
+    token: str = ""
+    auth_header: str = "Authorization"
+    auth_prefix: str = "Bearer "
+    sign: str = ""
+    body_template: str = '{"to": "$phone", "sign": "$sign", "content": "$text", "request_id": "$key"}'
+    id_field: str = "message_id"
+    name: str = "sms"
+
+    def body(self, message: Message) -> dict:
+        values = {"$phone": message.address, "$text": message.short_text, "$key": message.key, "$sign": self.sign}
+
+        def fill(node: Any) -> Any:
+            if isinstance(node, dict):
+                return {k: fill(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [fill(v) for v in node]
+            return values.get(node, node) if isinstance(node, str) else node
+
+        return fill(json.loads(self.body_template))
+
+    def send(self, message: Message) -> Receipt:
+        headers = {"Idempotency-Key": message.key}
+        if self.token:
+            headers[self.auth_header] = f"{self.auth_prefix}{self.token}"
+        response = _post(self.url, json.dumps(self.body(message), ensure_ascii=False).encode(), headers)
+        _check(response)
+        try:
+            provider_id = response.json().get(self.id_field)
+        except ValueError:
+            provider_id = None
+        return Receipt(provider_id=str(provider_id) if provider_id is not None else None, response=response.text[:500])

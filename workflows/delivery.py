@@ -1,0 +1,67 @@
+"""``DeliverNotification``: one queued message, from the outbox to the person it is for.
+
+Started by the workflow that queued the message (``notification-<id>``, abandoned when its
+parent ends) or by a supervisor retrying a dead letter. It waits until the message may go
+out (quiet hours), then tries each channel of its route in turn, each with retries and
+backoff; when the last one gives up, the message becomes a dead letter. A channel that is
+down holds only this workflow, never the case.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import DEAD_LETTER_NOTIFICATION, DELIVER_NOTIFICATION
+    from domain.delivery import DeadLetter, DeliveryAttempt, DeliveryPlan
+
+# Not retried on the same channel: the peer refused, or the row is gone.
+_PERMANENT = ["PermanentFailure", "NotFound"]
+_BOOKKEEPING = dict(
+    start_to_close_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
+)
+
+
+@workflow.defn
+class DeliverNotification:
+    @workflow.run
+    async def run(self, plan: DeliveryPlan) -> str:
+        wait = plan.not_before - workflow.now()
+        if wait > timedelta(0):
+            workflow.set_current_details(f"Held until {plan.not_before.isoformat()} (quiet hours)")
+            await workflow.sleep(wait)
+        retry = plan.retry
+        failures: list[str] = []
+        for channel in plan.channels:
+            workflow.set_current_details(f"Sending by {channel}")
+            try:
+                result = await workflow.execute_activity(
+                    DELIVER_NOTIFICATION,
+                    DeliveryAttempt(notification_id=plan.notification_id, channel=channel),
+                    result_type=str,
+                    start_to_close_timeout=timedelta(seconds=retry.attempt_timeout),
+                    retry_policy=RetryPolicy(
+                        initial_interval=timedelta(seconds=retry.first_interval),
+                        backoff_coefficient=retry.backoff,
+                        maximum_interval=timedelta(seconds=retry.max_interval),
+                        maximum_attempts=retry.attempts,
+                        non_retryable_error_types=_PERMANENT,
+                    ),
+                )
+            except ActivityError as err:
+                cause = err.cause
+                failures.append(cause.message if isinstance(cause, ApplicationError) else f"{channel}: {cause}")
+                continue
+            workflow.set_current_details(f"{result} by {channel}")
+            return f"{result} by {channel}"
+        reason = "; ".join(failures) or "no channel reaches this recipient (none configured, or no address)"
+        await workflow.execute_activity(
+            DEAD_LETTER_NOTIFICATION, DeadLetter(notification_id=plan.notification_id, reason=reason), **_BOOKKEEPING
+        )
+        workflow.set_current_details(f"Dead letter: {reason}")
+        return "dead"
