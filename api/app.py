@@ -17,7 +17,7 @@ from temporalio.client import Client
 from adapters.storage.db import Database
 from api import case_service
 from api.deps import AppContext, TemporalGateway
-from api.routers import cases, health
+from api.routers import cases, health, notifications
 from domain.calendar import WorkingCalendar
 from domain.policy import load_policy
 from settings import Settings, get_settings
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         return JSONResponse({"detail": "the case file is unavailable; nothing was recorded, retry later"}, status_code=503)
 
     app.include_router(cases.router, prefix="/api/v1")
+    app.include_router(notifications.router, prefix="/api/v1")
     app.include_router(health.router, prefix="/api/v1")
     return app
 

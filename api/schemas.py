@@ -67,6 +67,9 @@ class ActionOut(BaseModel):
 class Customer(BaseModel):
     name: str
     phone: str
+    email: str | None = None
+    preferred_channel: str | None = None
+    locale: str = "zh-CN"
 
 
 class CaseSummary(BaseModel):
@@ -181,7 +184,13 @@ def case_view(case: Case, *, ui: str, state: CaseState, live: bool, linked: list
         workflow_id=workflow_id(case.case_no),
         temporal_ui=ui,
         live=live,
-        customer=Customer(name=case.customer.name, phone=case.customer.phone),
+        customer=Customer(
+            name=case.customer.name,
+            phone=case.customer.phone,
+            email=case.customer.email,
+            preferred_channel=case.customer.preferred_channel,
+            locale=case.customer.locale,
+        ),
         address=case.address,
         house_type=case.house_type,
         description=case.description,
@@ -204,3 +213,38 @@ class EscalateBody(BaseModel):
     level: int = Field(default=1, ge=1, le=9)
     reason: str = Field(min_length=1, max_length=2000)
     by: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class NotificationOut(BaseModel):
+    """One message of the outbox and how its delivery went."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_no: str
+    template: str
+    recipient: str = Field(description="customer, or the staff role it is for")
+    locale: str
+    status: str = Field(description="queued, sending, sent, or dead (every channel gave up; a supervisor can retry)")
+    channel: str = Field(description="the channel it went by, or the one it tries first")
+    route: list[str] = Field(description="the channels it tries, in order")
+    subject: str
+    short_text: str
+    urgent: bool
+    created_at: datetime
+    not_before: datetime | None = Field(description="held until then by quiet hours")
+    attempts: int
+    last_error: str | None
+    provider_id: str | None
+    sent_at: datetime | None
+    retried_by: str | None
+
+
+def notification_out(row, case_no: str) -> NotificationOut:
+    return NotificationOut(
+        id=row.id, case_no=case_no, template=row.template, recipient=row.recipient, locale=row.locale,
+        status=row.status, channel=row.channel, route=[step["channel"] for step in row.route], subject=row.subject,
+        short_text=row.short_text, urgent=row.urgent, created_at=row.created_at, not_before=row.not_before,
+        attempts=row.attempts, last_error=row.last_error, provider_id=row.provider_id, sent_at=row.sent_at,
+        retried_by=row.retried_by,
+    )

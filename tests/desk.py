@@ -65,8 +65,9 @@ class Desk:
 
 
 @asynccontextmanager
-async def desk(env, pg_url, executor, policy=DEMO_POLICY):
-    settings = make_settings(pg_url, policy, temporal_task_queue=task_queue())
+async def desk(env, pg_url, executor, policy=DEMO_POLICY, **overrides):
+    """The desk's API and a worker; ``overrides`` are settings (e.g. a channel's URL)."""
+    settings = make_settings(pg_url, policy, temporal_task_queue=task_queue(), **overrides)
     app = create_app(settings, client=env.client)
     ctx = app.state.ctx
     ctx.clock = env.get_current_time

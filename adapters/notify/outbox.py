@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.notify.templates import Renderer
@@ -115,3 +115,27 @@ def _queued(row: Notification, *, new: bool) -> QueuedNotification:
 
 def for_case(session: Session, case_id: int) -> list[Notification]:
     return list(session.scalars(select(Notification).where(Notification.case_id == case_id).order_by(Notification.id)))
+
+
+def with_status(session: Session, status: str, *, limit: int, offset: int) -> tuple[list[tuple[Notification, str]], int]:
+    """Messages in one status, newest first, each with its case number; and how many in all."""
+    total = session.scalar(select(func.count()).select_from(Notification).where(Notification.status == status))
+    rows = session.execute(
+        select(Notification, Case.case_no)
+        .join(Case, Case.id == Notification.case_id)
+        .where(Notification.status == status)
+        .order_by(Notification.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [(row, case_no) for row, case_no in rows], total or 0
+
+
+def reroute(session: Session, outbox: Outbox, row: Notification) -> None:
+    """Recompute a message's route with today's channels and addresses (a retried dead letter
+    may have failed for want of a channel that is configured now)."""
+    case = session.get(Case, row.case_id)
+    recipient = Recipient(row.recipient, case.customer.preferred_channel if row.recipient == "customer" else None)
+    addresses = outbox.addresses(case, row.recipient)
+    channels = route(outbox.policy, recipient, addresses)
+    row.route = [{"channel": c, "address": addresses[c] or ""} for c in channels]
