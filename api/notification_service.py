@@ -66,7 +66,8 @@ async def retry(ctx: AppContext, notification_id: int, by: str) -> NotificationO
             if row is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notification {notification_id}")
             if row.status != "dead":
-                raise HTTPException(status.HTTP_409_CONFLICT, f"notification {notification_id} is {row.status}, not a dead letter")
+                detail = f"notification {notification_id} is {row.status}, not a dead letter"
+                raise HTTPException(status.HTTP_409_CONFLICT, detail)
             outbox.reroute(session, _outbox(ctx), row)
             delivery.reopen(session, notification_id, by)
             case_no = session.get(Case, row.case_id).case_no
