@@ -106,7 +106,7 @@ class HttpPeer:
             held.set()
 
     def __enter__(self) -> HttpPeer:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, *exc) -> None:

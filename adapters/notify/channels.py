@@ -21,7 +21,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -100,8 +100,9 @@ class SmtpChannel:
 
     def message_id(self, key: str) -> str:
         # The same key gives the same Message-ID on every attempt.
+        # (make_msgid would add the time and a random number: a resend would look new.)
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        return make_msgid(idstring=digest, domain=self.sender.rpartition("@")[2] or "aftersales")
+        return f"<{digest}@{self.sender.rpartition('@')[2] or 'aftersales'}>"
 
     def send(self, message: Message) -> Receipt:
         mail = EmailMessage()
