@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     # Signs the customer's messages.
     company_name: str = "售后服务中心"
+    # The number customers are given to call back (the revisit message).
+    company_phone: str = ""
     # Prefix of case numbers: AS20261122-0001.
     case_prefix: str = Field(default="AS", pattern=r"^[A-Z]{1,4}$")
 

@@ -32,7 +32,7 @@ log = logging.getLogger("aftersales.worker")
 
 
 def notification_activities(settings: Settings, db: Database) -> NotificationActivities:
-    renderer = Renderer(settings.zone, settings.company_name)
+    renderer = Renderer(settings.zone, settings.company_name, settings.company_phone)
     channels = configured_channels(settings)
     return NotificationActivities(db, renderer, load_policy(settings.policy), channels, settings.staff_emails())
 

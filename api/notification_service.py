@@ -25,7 +25,7 @@ log = logging.getLogger("aftersales.api")
 
 def _outbox(ctx: AppContext) -> outbox.Outbox:
     return outbox.Outbox(
-        renderer=Renderer(ctx.settings.zone, ctx.settings.company_name),
+        renderer=Renderer(ctx.settings.zone, ctx.settings.company_name, ctx.settings.company_phone),
         policy=ctx.policy.notify,
         calendar=ctx.calendar,
         channels=frozenset(delivery.configured_channels(ctx.settings)),

@@ -243,6 +243,7 @@ def _complete_work(case, p: st.CompleteWork, rules, now, by):
     order.completed_at, order.self_check = now, p.self_check
     _meet(case, ClockName.reconfirm, now)
     case.stage = S.awaiting_acceptance
+    return [Notice("customer", "work_completed", {"visit": order.number})]
 
 
 def _accept_work(case, p: st.AcceptWork, rules, now, by):

@@ -26,6 +26,8 @@ MESSAGES: dict[str, MessageType] = {
     "appointment": MessageType("customer", "a visit's appointment window, booked or moved"),
     "amendment_to_confirm": MessageType("customer", "a change of plan found on site, to confirm"),
     "handed_over": MessageType("customer", "a consultation passed on, with the expected reply time"),
+    "work_completed": MessageType("customer", "the work is done: please inspect it and sign the service order"),
+    "revisit": MessageType("customer", "the revisit by SMS (seed 002's text): how was it, and whom to call"),
     # staff
     "sla_warning": MessageType("staff", "a clock is near its deadline"),
     "sla_breach": MessageType("staff", "a clock has run out; the case is escalated", breach=True),

@@ -37,6 +37,8 @@ CONTEXTS = {
     "low_score": {"satisfaction": "dissatisfied", "follow_up_by": LATER},
     "major_complaint": {"revisit_by": LATER},
     "revisit_due": {"clock": "revisit", "deadline": LATER},
+    "work_completed": {"visit": 1},
+    "revisit": {"clock": "revisit", "deadline": LATER},
 }
 
 
@@ -54,7 +56,7 @@ def test_every_template_renders_for_a_real_case(db, locale):
             prefix="AS", zone=SHANGHAI,
         )
         case_no = case.case_no
-    box = outbox_for(Renderer(SHANGHAI, "安心家装"), channels={"sms", "wecom"})
+    box = outbox_for(Renderer(SHANGHAI, "安心家装", "400-820-8820"), channels={"sms", "wecom"})
     for name, context in CONTEXTS.items():
         recipient = "customer" if MESSAGES[name].audience == "customer" else "supervisor"
         request = NotificationRequest(case_no=case_no, key=f"{locale}:{name}", template=name, recipient=recipient,
@@ -84,6 +86,8 @@ def test_every_template_renders_for_a_real_case(db, locale):
     assert "2026-11-24 12:00" in breach.body  # deadlines in Shanghai time
     low = next(r for r in rows if r.template == "low_score")
     assert "不满意" in low.body  # the satisfaction label, not the code
+    revisit = next(r for r in rows if r.template == "revisit")
+    assert "400-820-8820" in revisit.short_text  # whom to call back
 
 
 def test_a_missing_variable_fails_loudly():

@@ -58,8 +58,12 @@ DELIVERY_PATCH = "deliver-notifications"
 ILLEGAL_ACTION = "IllegalAction"
 FORBIDDEN = "Forbidden"
 
-# What the customer and staff are told when a task falls due on a clock.
+# What staff are told when a task falls due on a clock, and what the customer is told then.
 _DUE_TEMPLATES = {ClockName.revisit: "revisit_due"}
+_DUE_CUSTOMER = {ClockName.revisit: "revisit"}
+# Messages added after cases were already running: those cases replay without them.
+MESSAGES_PATCH = "customer-completion-and-revisit-messages"
+_ADDED_MESSAGES = {"work_completed", "revisit"}
 
 
 @workflow.defn
@@ -201,8 +205,11 @@ class AfterSalesCase:
             self._publish()
             seq = await self._record("task_due", "system", {"clock": clock.name.value})
             template = _DUE_TEMPLATES.get(clock.name)
+            context = {"clock": clock.name.value, "deadline": clock.deadline.isoformat()}
             for recipient in milestone.notify if template else ():
-                await self._notify(recipient, template, {"clock": clock.name.value, "deadline": clock.deadline.isoformat()}, seq)
+                await self._notify(recipient, template, context, seq)
+            if customer_template := _DUE_CUSTOMER.get(clock.name):
+                await self._notify("customer", customer_template, context, seq)
             return
         if milestone.kind == "warning":
             clock.warned_at = now
@@ -253,6 +260,8 @@ class AfterSalesCase:
         return event.seq
 
     async def _notify(self, recipient: str, template: str, context: dict, seq: int | None = None) -> None:
+        if template in _ADDED_MESSAGES and not workflow.patched(MESSAGES_PATCH):
+            return
         # One message per (event, recipient): the key makes a retried activity queue it once.
         key = f"{workflow_id(self._case.case_no)}:{seq or self._seq}:{template}:{recipient}"
         request = NotificationRequest(

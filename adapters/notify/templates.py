@@ -66,9 +66,10 @@ def _no_none(value: object) -> object:
 
 
 class Renderer:
-    def __init__(self, zone: ZoneInfo, company: str):
+    def __init__(self, zone: ZoneInfo, company: str, phone: str = ""):
         self.zone = zone
         self.company = company
+        self.phone = phone
         self.env = SandboxedEnvironment(
             loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, finalize=_no_none, autoescape=False
         )
@@ -88,7 +89,7 @@ class Renderer:
         if locale not in LOCALES:
             raise TemplateError(f"unknown locale {locale!r} (known: {', '.join(LOCALES)})")
         template = self.env.get_template(f"{locale}/{name}.j2")
-        variables = template.new_context({"company": self.company, **context})
+        variables = template.new_context({"company": self.company, "company_phone": self.phone, **context})
         try:
             parts = {block: "".join(template.blocks[block](variables)).strip() for block in ("subject", "short", "long")}
         except KeyError as exc:
