@@ -1,10 +1,16 @@
-"""Record case histories for tests/test_replay.py: ``.venv/bin/python tests/record_history.py``.
+"""Record histories for tests/test_replay.py: ``.venv/bin/python tests/record_history.py SET``.
 
-Runs three cases on the time-skipping server against the test database: one that breaches,
-escalates and is then worked to its close, one escalated by a supervisor, and a paid repair
-whose resolution clock is paused and resumed and whose severity is raised. Writes their
-histories to tests/histories/. No personal data is in a history: only case numbers, kinds,
-severities and clocks cross into Temporal.
+Sets, each run on the time-skipping server against a fresh test database:
+
+- ``cases``: one case that breaches, escalates and is then worked to its close, one escalated
+  by a supervisor, and a paid repair whose resolution clock is paused and resumed and whose
+  severity is raised (recorded before messages were delivered: they guard that patch).
+- ``deliveries``: an on-site repair worked to its revisit with its messages delivered (the
+  case, one message sent by SMS to a provider on loopback, one that ends a dead letter).
+
+Record a set again only when a change is meant to break it; keep the others, they are what
+running workflows look like. No personal data is in a history: only case numbers, kinds,
+severities, clocks and outbox ids cross into Temporal.
 """
 
 import asyncio
@@ -16,11 +22,73 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 
-async def main() -> None:
+async def main(sets: list[str]) -> None:
     import conftest
 
-    with conftest.fresh_database() as url:
-        await record(url)
+    recorders = {"cases": record, "deliveries": record_deliveries}
+    unknown = set(sets) - set(recorders)
+    if not sets or unknown:
+        given = ", ".join(sorted(unknown)) or "none given"
+        sys.exit(f"usage: record_history.py {{{','.join(recorders)}}} ... (unknown: {given})")
+    for name in sets:
+        with conftest.fresh_database() as url:
+            await recorders[name](url)
+
+
+def save(name: str, history) -> None:
+    (HERE / "histories" / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+
+
+async def record_deliveries(url: str) -> None:
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    import conftest
+    from peers import HttpPeer
+    from sqlalchemy import select
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.testing import WorkflowEnvironment
+
+    from adapters.storage.tables import Notification
+    from api import case_service
+    from domain.case import workflow_id
+    from domain.delivery import delivery_workflow_id
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=str(conftest.BIN / "temporal-test-server")
+    )
+    await conftest.register_search_attributes(env.client)
+    act = conftest.act
+    # 10:00 in Shanghai, so no message is held by quiet hours whenever this runs.
+    now = await env.get_current_time()
+    shanghai = ZoneInfo("Asia/Shanghai")
+    ten = datetime.combine(now.astimezone(shanghai).date() + timedelta(days=1), time(10), shanghai)
+    await env.sleep((ten - now).total_seconds())
+    with ThreadPoolExecutor(max_workers=16) as executor, HttpPeer() as sms:
+        async with conftest.running_desk(env, url, executor, conftest.DEMO_POLICY, sms_url=f"{sms.url}/sms") as ctx:
+            case, _ = await case_service.open_case(ctx, conftest.sample_intake(), None)
+            handle = env.client.get_workflow_handle(workflow_id(case.case_no))
+            later = lambda seconds: (ten + timedelta(seconds=seconds)).isoformat()  # noqa: E731
+            await act(handle, "respond")
+            await act(handle, "book_survey", appointment=later(60), technician="tech-1")
+            await act(handle, "record_survey", role="technician", cause="hose burst", responsibility="in_warranty")
+            await act(handle, "propose_plan", cause="hose burst", method="replace the hose", labour_hours=1, cost_estimate="0")
+            await act(handle, "dispatch", task="replace the hose", window_start=later(1), window_end=later(60),
+                      technician="tech-1")
+            await act(handle, "complete_work", role="technician", self_check="no leak")
+            await act(handle, "accept_work", signed_by="customer", signed_at=later(0))
+            await env.sleep(25)  # the revisit falls due: the customer's revisit message
+            await act(handle, "record_revisit", method="phone", satisfaction="satisfied", attitude=5, professionalism=5,
+                      timeliness=5)
+            await asyncio.sleep(3)
+            with ctx.db.session() as session:
+                rows = session.scalars(select(Notification).order_by(Notification.id)).all()
+                sent = next(r.id for r in rows if r.template == "acknowledgement" and r.status == "sent")
+                dead = next(r.id for r in rows if r.recipient != "customer" and r.status == "dead")
+            save("repair-with-messages", await handle.fetch_history())
+            save("message-sent-by-sms", await env.client.get_workflow_handle(delivery_workflow_id(sent)).fetch_history())
+            save("message-dead-letter", await env.client.get_workflow_handle(delivery_workflow_id(dead)).fetch_history())
+    await env.shutdown()
 
 
 async def record(url: str) -> None:
@@ -63,10 +131,9 @@ async def record(url: str) -> None:
             await act(handle(paid), "confirm_plan", how="sms", confirmed_at=now, through="agent-1")
             await asyncio.sleep(2)
             for name, case in (("remote-fix-after-breach", breached), ("escalated-by-supervisor", escalated), ("paid-plan-paused-and-upgraded", paid)):
-                history = await env.client.get_workflow_handle(workflow_id(case.case_no)).fetch_history()
-                (HERE / "histories" / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+                save(name, await env.client.get_workflow_handle(workflow_id(case.case_no)).fetch_history())
     await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))
