@@ -13,7 +13,13 @@ from functools import lru_cache
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import DEAD_LETTER_NOTIFICATION, DELIVER_NOTIFICATION, QUEUE_NOTIFICATION
+from activities.contracts import (
+    DEAD_LETTER_NOTIFICATION,
+    DELIVER_NOTIFICATION,
+    NOT_IN_OUTBOX,
+    QUEUE_NOTIFICATION,
+    REFUSED,
+)
 from adapters.notify import delivery, outbox
 from adapters.notify.channels import Channel, PermanentFailure, TemporaryFailure
 from adapters.notify.templates import Renderer, TemplateError
@@ -22,10 +28,6 @@ from domain.calendar import WorkingCalendar
 from domain.case import NotificationRequest, QueuedNotification
 from domain.delivery import DeadLetter, DeliveryAttempt
 from domain.policy import Policy
-
-# Failure types the delivery workflow does not retry on the same channel.
-PERMANENT = "PermanentFailure"
-NOT_FOUND = "NotFound"
 
 
 class NotificationActivities:
@@ -48,7 +50,7 @@ class NotificationActivities:
         start = datetime(year, 1, 1, tzinfo=self.renderer.zone)
         return WorkingCalendar.for_zone(self.policy.working_time, self.renderer.zone, start, years=2)
 
-    def outbox(self, now: datetime) -> outbox.Outbox:
+    def _outbox_at(self, now: datetime) -> outbox.Outbox:
         return outbox.Outbox(
             renderer=self.renderer,
             policy=self.policy.notify,
@@ -62,7 +64,7 @@ class NotificationActivities:
         now = datetime.now(UTC)
         try:
             with self.db.session() as session:
-                queued = outbox.queue(session, self.outbox(request.at or now), request, now)
+                queued = outbox.queue(session, self._outbox_at(request.at or now), request, now)
         except LookupError as exc:
             raise ApplicationError(str(exc), type="CaseNotFound", non_retryable=True) from None
         except (TemplateError, ValueError) as exc:
@@ -79,9 +81,9 @@ class NotificationActivities:
         try:
             result = delivery.send(self.db, self.channels, attempt.notification_id, attempt.channel, now)
         except LookupError as exc:
-            raise ApplicationError(str(exc), type=NOT_FOUND, non_retryable=True) from None
+            raise ApplicationError(str(exc), type=NOT_IN_OUTBOX, non_retryable=True) from None
         except PermanentFailure as exc:
-            raise ApplicationError(f"{attempt.channel}: {exc.code}", type=PERMANENT, non_retryable=True) from None
+            raise ApplicationError(f"{attempt.channel}: {exc.code}", type=REFUSED, non_retryable=True) from None
         except TemporaryFailure as exc:
             raise ApplicationError(f"{attempt.channel}: {exc.code}", type="TemporaryFailure") from None
         activity.logger.info("notification #%d by %s: %s", attempt.notification_id, attempt.channel, result)

@@ -218,8 +218,6 @@ class EscalateBody(BaseModel):
 class NotificationOut(BaseModel):
     """One message of the outbox and how its delivery went."""
 
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     case_no: str
     template: str

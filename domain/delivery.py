@@ -17,11 +17,10 @@ if TYPE_CHECKING:  # domain.policy imports this module; the calendar imports the
     from domain.calendar import WorkingCalendar
 
 ChannelName = Literal["sms", "email", "wecom", "dingtalk", "webhook"]
-CHANNELS: tuple[str, ...] = ("sms", "email", "wecom", "dingtalk", "webhook")
 Locale = Literal["zh-CN", "en"]
 LOCALES: tuple[str, ...] = ("zh-CN", "en")
 # Channels that need a person's address; the others post to a group or a system.
-PERSONAL_CHANNELS = {"sms": "phone", "email": "email"}
+PERSONAL_CHANNELS = frozenset({"sms", "email"})
 
 
 class _Strict(BaseModel):

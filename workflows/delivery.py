@@ -16,11 +16,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import DEAD_LETTER_NOTIFICATION, DELIVER_NOTIFICATION
+    from activities.contracts import DEAD_LETTER_NOTIFICATION, DELIVER_NOTIFICATION, NOT_IN_OUTBOX, REFUSED
     from domain.delivery import DeadLetter, DeliveryAttempt, DeliveryPlan
 
-# Not retried on the same channel: the peer refused, or the row is gone.
-_PERMANENT = ["PermanentFailure", "NotFound"]
 _BOOKKEEPING = dict(
     start_to_close_timeout=timedelta(seconds=60),
     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
@@ -50,7 +48,7 @@ class DeliverNotification:
                         backoff_coefficient=retry.backoff,
                         maximum_interval=timedelta(seconds=retry.max_interval),
                         maximum_attempts=retry.attempts,
-                        non_retryable_error_types=_PERMANENT,
+                        non_retryable_error_types=[REFUSED, NOT_IN_OUTBOX],
                     ),
                 )
             except ActivityError as err:
