@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 
 from adapters.storage.db import Database
-from api import case_service
+from api import case_service, notification_service
 from api.deps import AppContext, TemporalGateway
 from api.routers import cases, health, notifications
 from domain.calendar import WorkingCalendar
@@ -45,8 +45,9 @@ async def _resume_loop(ctx: AppContext) -> None:
     while True:
         try:
             await case_service.resume_unstarted(ctx)
+            await notification_service.deliver_stranded(ctx)
         except Exception as exc:  # keep trying; Temporal or the database may be back next time
-            log.warning("resuming unstarted cases failed: %s", exc)
+            log.warning("resuming unstarted cases or messages failed: %s", exc)
         await asyncio.sleep(RESUME_EVERY_SECONDS)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import HTTPException, status
 from starlette.concurrency import run_in_threadpool
@@ -54,6 +54,46 @@ async def dead_letters(ctx: AppContext, *, page: int, page_size: int) -> tuple[l
             return [notification_out(row, case_no) for row, case_no in rows], total
 
     return await run_in_threadpool(read)
+
+
+async def deliver_stranded(ctx: AppContext, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Start the delivery of every message that is due but has no delivery workflow (queued
+    by a case that began before messages were delivered). One that has one is left alone."""
+    now = await ctx.clock()
+
+    def read() -> list[DeliveryPlan]:
+        with ctx.db.session() as session:
+            return [
+                DeliveryPlan(
+                    notification_id=row.id,
+                    not_before=row.not_before or row.created_at,
+                    channels=[step["channel"] for step in row.route],
+                    retry=ctx.policy.notify.retry,
+                    summary=f"{row.template} to {row.recipient} · case #{row.case_id}",
+                )
+                for row in outbox.stranded(session, now - older_than)
+            ]
+
+    plans = await run_in_threadpool(read)
+    if not plans:
+        return 0
+    client = await ctx.temporal.client()
+    for plan in plans:
+        try:
+            await client.start_workflow(
+                DeliverNotification.run,
+                plan,
+                id=delivery_workflow_id(plan.notification_id),
+                task_queue=ctx.settings.temporal_task_queue,
+                static_summary=plan.summary,
+                # A delivery that runs for it (between retries) is left alone, one that ended
+                # is not started again: never a second delivery of one message.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        except WorkflowAlreadyStartedError:
+            continue
+    return len(plans)
 
 
 async def retry(ctx: AppContext, notification_id: int, by: str) -> NotificationOut:

@@ -1,6 +1,7 @@
 """Messages really leave: through a real worker on the time-skipping server, to peers on
 loopback, with quiet hours, fallback, retries, dead letters and a supervisor's retry."""
 
+import asyncio
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,7 +10,11 @@ from desk import ROLE_TOKENS, desk
 from peers import HttpPeer, SmtpPeer
 from sqlalchemy import select
 
+import worker
+from adapters.notify.outbox import queue
 from adapters.storage.tables import Case, Notification
+from api import notification_service
+from domain.case import NotificationRequest
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SUPERVISOR = ROLE_TOKENS["supervisor"]
@@ -119,3 +124,23 @@ async def test_with_no_channel_configured_a_message_is_a_dead_letter_that_says_w
         row = message(d.ctx, case["case_no"], "acknowledgement")
     assert row.route == [] and row.attempts == 0
     assert "no channel" in row.last_error
+
+
+async def test_a_message_queued_without_a_delivery_is_picked_up_once(env, pg_url, executor, db):
+    """A case that began before messages were delivered only queued them; the API's pass
+    starts their delivery, and running it again never sends twice."""
+    with HttpPeer() as sms:
+        async with desk(env, pg_url, executor, sms_url=f"{sms.url}/sms") as d:
+            now = await skip_to(env, time(10, 0))
+            case = await d.open(description="柜门松动")
+            request = NotificationRequest(case_no=case["case_no"], key="legacy:plan_to_confirm", template="plan_to_confirm",
+                                          recipient="customer", context={"round": 1, "cost": "380.00"},
+                                          at=now - timedelta(minutes=5))
+            worker_outbox = worker.notification_activities(d.ctx.settings, d.ctx.db)._outbox_at(now)
+            with d.ctx.db.session() as session:
+                queue(session, worker_outbox, request, now - timedelta(minutes=5))
+            assert await notification_service.deliver_stranded(d.ctx) == 1
+            await eventually(lambda: status_of(d.ctx, case["case_no"], "plan_to_confirm") == "sent")
+            await notification_service.deliver_stranded(d.ctx)
+            await asyncio.sleep(1)
+    assert [r.headers["idempotency-key"] for r in sms.requests].count("legacy:plan_to_confirm") == 1

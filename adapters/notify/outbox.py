@@ -131,6 +131,19 @@ def with_status(session: Session, status: str, *, limit: int, offset: int) -> tu
     return [(row, case_no) for row, case_no in rows], total or 0
 
 
+def stranded(session: Session, due_before: datetime, limit: int = 100) -> list[Notification]:
+    """Queued messages due a while ago: queued by a case from before delivery existed, or
+    still waiting for a retry (whose delivery is running; starting it again is a no-op)."""
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.status == "queued", Notification.not_before < due_before)
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+    )
+
+
 def reroute(session: Session, outbox: Outbox, row: Notification) -> None:
     """Recompute a message's route with today's channels and addresses (a retried dead letter
     may have failed for want of a channel that is configured now)."""
