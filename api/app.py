@@ -17,7 +17,7 @@ from temporalio.client import Client
 from adapters.storage.db import Database
 from api import case_service, notification_service
 from api.deps import AppContext, TemporalGateway
-from api.routers import cases, health, notifications
+from api.routers import cases, health, notifications, technicians
 from domain.calendar import WorkingCalendar
 from domain.policy import load_policy
 from settings import Settings, get_settings
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(notifications.router, prefix="/api/v1")
+    app.include_router(technicians.router, prefix="/api/v1")
     app.include_router(health.router, prefix="/api/v1")
     return app
 

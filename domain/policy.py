@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from domain.delivery import NotifyPolicy
+from domain.dispatch import DispatchPolicy
 from domain.models import CaseKind, ClockName, Severity
 
 Basis = Literal["calendar", "working"]
@@ -240,6 +241,7 @@ class Policy(_Strict):
     emergency: Emergency = Emergency()
     process: Process = Process()
     notify: NotifyPolicy = NotifyPolicy()
+    dispatch: DispatchPolicy = DispatchPolicy()
 
     def clock(self, kind: CaseKind, severity: Severity, name: ClockName) -> ClockLimit:
         return getattr(getattr(self.clocks, CaseKind(kind).value), Severity(severity).value).limit(ClockName(name))

@@ -179,3 +179,49 @@ class Notification(Base):
     provider_response: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retried_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class TechnicianRow(Base):
+    """A technician of the field team. Name and phone are personal data: here only."""
+
+    __tablename__ = "technicians"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # a staff id, e.g. tech-017
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32))
+    skills: Mapped[list[str]] = mapped_column(Json, default=list)
+    areas: Mapped[list[str]] = mapped_column(Json, default=list)
+    days: Mapped[list[str]] = mapped_column(Json, default=list)  # mon … sun
+    start: Mapped[str] = mapped_column(String(5))  # "09:00", local time
+    end: Mapped[str] = mapped_column(String(5))
+    daily_capacity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TechnicianStatusChange(Base):
+    """Every change of a technician's status, with who and why."""
+
+    __tablename__ = "technician_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    technician_id: Mapped[str] = mapped_column(ForeignKey("technicians.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BookingSlot(Base):
+    """One slot of a technician's time held by a work order. The primary key is what makes
+    double booking impossible: two work orders cannot both insert (technician, slot)."""
+
+    __tablename__ = "booking_slots"
+
+    technician_id: Mapped[str] = mapped_column(ForeignKey("technicians.id", ondelete="CASCADE"), primary_key=True)
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    work_order: Mapped[str] = mapped_column(String(60), index=True)  # <case number>/<visit number>
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    booked_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,100 @@
+"""The technician registry and the booked slots: the dispatch rules' data, and the one place
+that makes double booking impossible (a primary key per technician and slot)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from adapters.storage.db import insert
+from adapters.storage.tables import BookingSlot, TechnicianRow, TechnicianStatusChange
+from domain.dispatch import Booking, Technician, slots
+from domain.policy import WEEKDAYS
+
+
+class SlotTaken(Exception):
+    """The technician's time is already held by another work order."""
+
+
+def to_domain(row: TechnicianRow) -> Technician:
+    return Technician(
+        id=row.id,
+        skills=frozenset(row.skills),
+        areas=frozenset(row.areas),
+        days=frozenset(WEEKDAYS.index(d) for d in row.days),
+        start=time.fromisoformat(row.start),
+        end=time.fromisoformat(row.end),
+        daily_capacity=row.daily_capacity,
+        status=row.status,
+    )
+
+
+def get(session: Session, technician_id: str) -> TechnicianRow | None:
+    return session.get(TechnicianRow, technician_id)
+
+
+def listed(
+    session: Session, *, status: str | None = None, skill: str | None = None, area: str | None = None
+) -> list[TechnicianRow]:
+    rows = session.scalars(select(TechnicianRow).order_by(TechnicianRow.id)).all()
+    # Skills and areas are short JSON lists; filtering here works the same on both databases.
+    return [
+        r for r in rows
+        if (status is None or r.status == status) and (skill is None or skill in r.skills) and (area is None or area in r.areas)
+    ]
+
+
+def set_status(session: Session, row: TechnicianRow, status: str, reason: str, by: str, now: datetime) -> None:
+    row.status, row.updated_at = status, now
+    session.add(TechnicianStatusChange(technician_id=row.id, status=status, reason=reason, by=by, at=now))
+
+
+def history(session: Session, technician_id: str) -> list[TechnicianStatusChange]:
+    return list(
+        session.scalars(
+            select(TechnicianStatusChange)
+            .where(TechnicianStatusChange.technician_id == technician_id)
+            .order_by(TechnicianStatusChange.id)
+        )
+    )
+
+
+def bookings_between(session: Session, start: datetime, end: datetime) -> list[Booking]:
+    """Every booking with a slot in [start, end), one per work order and technician."""
+    rows = session.scalars(
+        select(BookingSlot).where(BookingSlot.slot_start >= start, BookingSlot.slot_start < end)
+    ).all()
+    seen = {(r.technician_id, r.work_order): Booking(r.technician_id, r.window_start, r.window_end, r.work_order) for r in rows}
+    return list(seen.values())
+
+
+def book(
+    session: Session, technician_id: str, work_order: str, start: datetime, end: datetime, slot_minutes: int, now: datetime
+) -> None:
+    """Hold the technician's slots for the work order, all or none. Booking the same work
+    order again is a no-op (a retried request); any slot held by another raises
+    ``SlotTaken``, and the caller's transaction must roll back."""
+    wanted = slots(start, end, slot_minutes)
+    stmt = insert(session, BookingSlot).values(
+        [
+            dict(technician_id=technician_id, slot_start=s, work_order=work_order, window_start=start, window_end=end,
+                 booked_at=now)
+            for s in wanted
+        ]
+    )
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["technician_id", "slot_start"]))
+    holders = session.execute(
+        select(BookingSlot.work_order, BookingSlot.window_start, BookingSlot.window_end).where(
+            BookingSlot.technician_id == technician_id, BookingSlot.slot_start.in_(wanted), BookingSlot.work_order != work_order
+        )
+    ).first()
+    if holders is not None:
+        window = f"{holders.window_start.isoformat()}–{holders.window_end.isoformat()}"
+        raise SlotTaken(f"{technician_id} is booked for {holders.work_order} ({window})")
+
+
+def release(session: Session, work_order: str) -> int:
+    """Free every slot of a work order (rescheduled, reassigned, or refused by the case)."""
+    return session.execute(delete(BookingSlot).where(BookingSlot.work_order == work_order)).rowcount

@@ -1,0 +1,68 @@
+"""/api/v1/technicians: the field team's registry, and who should take a work order."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel, Field
+
+from api import technician_service as service
+from api.deps import Context, DeskRole, allow
+from api.technician_service import BookingIn, Suggestion, TechnicianOut
+from domain.dispatch import JobIn, TechnicianIn
+
+router = APIRouter(prefix="/technicians", tags=["technicians"])
+ManagerRole = Annotated[str, Depends(allow("manager", "admin"))]
+
+
+class StatusChange(BaseModel):
+    status: Literal["active", "suspended", "removed"]
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TechnicianOut)
+async def register(body: TechnicianIn, ctx: Context, role: ManagerRole) -> TechnicianOut:
+    """Register a technician (409 if the id is taken)."""
+    return await service.register(ctx, body, by=role)
+
+
+@router.get("", response_model=list[TechnicianOut])
+async def search(
+    ctx: Context,
+    role: DeskRole,
+    status_: Annotated[Literal["active", "suspended", "removed"] | None, Query(alias="status")] = None,
+    skill: str | None = None,
+    area: str | None = None,
+) -> list[TechnicianOut]:
+    return await service.search(ctx, status=status_, skill=skill, area=area)
+
+
+@router.post("/suggestions", response_model=list[Suggestion])
+async def suggest(body: JobIn, ctx: Context, role: DeskRole) -> list[Suggestion]:
+    """Who should take a work order needing these skills, in this district, in this window:
+    every technician, the eligible first and best first (least loaded that day, then the
+    closest fit), each with the reasons; the desk takes the first or picks another."""
+    return await service.suggest(ctx, body)
+
+
+@router.get("/{technician_id}", response_model=TechnicianOut)
+async def read(technician_id: str, ctx: Context, role: DeskRole) -> TechnicianOut:
+    return await service.read(ctx, technician_id)
+
+
+@router.put("/{technician_id}", response_model=TechnicianOut)
+async def replace(technician_id: str, body: TechnicianIn, ctx: Context, role: ManagerRole) -> TechnicianOut:
+    """Change a technician's details (skills, areas, days, hours, capacity); not the status."""
+    return await service.replace(ctx, technician_id, body)
+
+
+@router.post("/{technician_id}/status", response_model=TechnicianOut)
+async def change_status(technician_id: str, body: StatusChange, ctx: Context, role: ManagerRole) -> TechnicianOut:
+    """Suspend, remove or reinstate (active) a technician, with the reason; kept as history."""
+    return await service.change_status(ctx, technician_id, body.status, body.reason, by=role)
+
+
+@router.post("/{technician_id}/bookings", status_code=status.HTTP_201_CREATED)
+async def book(technician_id: str, body: BookingIn, ctx: Context, role: DeskRole) -> dict:
+    """Hold the technician's time for a work order; 409 when another work order holds any of
+    it (enforced by the database, so two desks booking at once cannot both win)."""
+    return await service.book(ctx, technician_id, body)

@@ -1,0 +1,167 @@
+"""The field team as the desk and managers see it: the registry, suggestions, bookings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import HTTPException, status
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from adapters.storage import technicians as registry
+from adapters.storage.tables import TechnicianRow
+from api.deps import AppContext
+from domain.dispatch import JobIn, TechnicianIn, rank
+
+
+class TechnicianOut(BaseModel):
+    id: str
+    name: str
+    phone: str
+    skills: list[str]
+    areas: list[str]
+    days: list[str]
+    start: str
+    end: str
+    daily_capacity: int
+    status: str
+
+
+class Suggestion(BaseModel):
+    technician_id: str
+    eligible: bool
+    reasons: list[str]
+    jobs_that_day: int
+
+
+def _out(row: TechnicianRow) -> TechnicianOut:
+    return TechnicianOut(
+        id=row.id, name=row.name, phone=row.phone, skills=row.skills, areas=row.areas, days=row.days, start=row.start,
+        end=row.end, daily_capacity=row.daily_capacity, status=row.status,
+    )
+
+
+def _columns(body: TechnicianIn) -> dict:
+    data = body.model_dump(exclude={"id"})
+    data["start"], data["end"] = body.start.strftime("%H:%M"), body.end.strftime("%H:%M")
+    return data
+
+
+async def register(ctx: AppContext, body: TechnicianIn, by: str) -> TechnicianOut:
+    now = await ctx.clock()
+
+    def write() -> TechnicianOut:
+        try:
+            with ctx.db.session() as session:
+                row = TechnicianRow(id=body.id, status="active", created_at=now, updated_at=now, **_columns(body))
+                session.add(row)
+                session.flush()
+                registry.set_status(session, row, "active", "registered", by, now)
+                return _out(row)
+        except IntegrityError:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"technician {body.id} is already registered") from None
+
+    return await run_in_threadpool(write)
+
+
+async def replace(ctx: AppContext, technician_id: str, body: TechnicianIn) -> TechnicianOut:
+    if body.id != technician_id:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"the body's id {body.id!r} is not {technician_id!r}")
+    now = await ctx.clock()
+
+    def write() -> TechnicianOut:
+        with ctx.db.session() as session:
+            row = _found(session, technician_id)
+            for name, value in _columns(body).items():
+                setattr(row, name, value)
+            row.updated_at = now
+            return _out(row)
+
+    return await run_in_threadpool(write)
+
+
+def _found(session, technician_id: str) -> TechnicianRow:
+    row = registry.get(session, technician_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician {technician_id}")
+    return row
+
+
+async def read(ctx: AppContext, technician_id: str) -> TechnicianOut:
+    def load() -> TechnicianOut:
+        with ctx.db.session() as session:
+            return _out(_found(session, technician_id))
+
+    return await run_in_threadpool(load)
+
+
+async def search(ctx: AppContext, **filters) -> list[TechnicianOut]:
+    def load() -> list[TechnicianOut]:
+        with ctx.db.session() as session:
+            return [_out(r) for r in registry.listed(session, **filters)]
+
+    return await run_in_threadpool(load)
+
+
+async def change_status(ctx: AppContext, technician_id: str, new: str, reason: str, by: str) -> TechnicianOut:
+    now = await ctx.clock()
+
+    def write() -> TechnicianOut:
+        with ctx.db.session() as session:
+            row = _found(session, technician_id)
+            if row.status == "removed":
+                raise HTTPException(status.HTTP_409_CONFLICT, f"technician {technician_id} was removed; register them again")
+            if row.status == new:
+                raise HTTPException(status.HTTP_409_CONFLICT, f"technician {technician_id} is already {new}")
+            registry.set_status(session, row, new, reason, by, now)
+            return _out(row)
+
+    return await run_in_threadpool(write)
+
+
+async def suggest(ctx: AppContext, body: JobIn) -> list[Suggestion]:
+    """Every technician, the eligible first and best first, each with the reasons."""
+    zone = ctx.settings.zone
+    local = body.window_start.astimezone(zone)
+    day_start = datetime.combine(local.date(), datetime.min.time(), zone)
+
+    def load():
+        with ctx.db.session() as session:
+            techs = [registry.to_domain(r) for r in registry.listed(session)]
+            bookings = registry.bookings_between(session, day_start, day_start + timedelta(days=1))
+            return techs, bookings
+
+    techs, bookings = await run_in_threadpool(load)
+    return [
+        Suggestion(technician_id=c.technician_id, eligible=c.eligible, reasons=c.reasons, jobs_that_day=c.jobs_that_day)
+        for c in rank(techs, body.job(), bookings, zone)
+    ]
+
+
+class BookingIn(BaseModel):
+    work_order: str = Field(min_length=1, max_length=60, description="e.g. AS20261124-0001/1 (case number / visit)")
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+
+
+async def book(ctx: AppContext, technician_id: str, body: BookingIn) -> dict:
+    """Hold the technician's time for a work order: all its slots or none; 409 naming the
+    work order that holds them. Booking the same work order again changes nothing."""
+    if body.window_end <= body.window_start:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "window_end must be after window_start")
+    now = await ctx.clock()
+
+    def write() -> dict:
+        try:
+            with ctx.db.session() as session:
+                row = _found(session, technician_id)
+                if row.status != "active":
+                    raise HTTPException(status.HTTP_409_CONFLICT, f"technician {technician_id} is {row.status}")
+                registry.book(session, technician_id, body.work_order, body.window_start, body.window_end,
+                              ctx.policy.dispatch.slot_minutes, now)
+        except registry.SlotTaken as taken:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(taken)) from None
+        return {"technician_id": technician_id, "work_order": body.work_order, "booked": True}
+
+    return await run_in_threadpool(write)

@@ -1,0 +1,174 @@
+"""Who should do a work order: the technicians who can, ranked, each with the reasons.
+
+Pure rules over plain data (DOMAIN.md §5, seed 003): a technician is eligible when active,
+skilled in everything the job needs, serving its district, working on that day and at
+those hours, free for the whole window and under their daily capacity. The eligible are
+ranked by load that day (fewest jobs first), then by how closely their skills fit the job
+(a specialist before a generalist), then by id, so the same question always gets the same
+answer. The ``[dispatch]`` policy section holds the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from domain.models import Phone
+
+TechnicianStatus = Literal["active", "suspended", "removed"]
+
+
+class DispatchPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Bookings are made in slots of this length: a window is rounded out to whole slots, and
+    # two work orders can never hold one technician's slot (a unique row per slot).
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+
+
+@dataclass(frozen=True)
+class Technician:
+    id: str
+    skills: frozenset[str]
+    areas: frozenset[str]
+    days: frozenset[int]  # 0 = Monday
+    start: time
+    end: time
+    daily_capacity: int
+    status: TechnicianStatus = "active"
+
+
+@dataclass(frozen=True)
+class Job:
+    skills: frozenset[str]
+    area: str
+    window_start: datetime
+    window_end: datetime
+
+
+@dataclass(frozen=True)
+class Booking:
+    technician_id: str
+    start: datetime
+    end: datetime
+    work_order: str
+
+
+@dataclass
+class Candidate:
+    technician_id: str
+    eligible: bool
+    reasons: list[str] = field(default_factory=list)
+    jobs_that_day: int = 0
+    extra_skills: int = 0
+
+
+def slots(start: datetime, end: datetime, minutes: int) -> list[datetime]:
+    """The slot starts a window covers, rounded out to whole slots (UTC-aligned)."""
+    step = timedelta(minutes=minutes)
+    epoch = datetime(2000, 1, 1, tzinfo=start.tzinfo)
+    first = epoch + ((start - epoch) // step) * step
+    out, moment = [], first
+    while moment < end:
+        out.append(moment)
+        moment += step
+    return out
+
+
+def assess(tech: Technician, job: Job, bookings: list[Booking], zone: tzinfo) -> Candidate:
+    """Whether ``tech`` can take ``job``, with every reason for or against."""
+    c = Candidate(tech.id, eligible=True)
+    local_start, local_end = job.window_start.astimezone(zone), job.window_end.astimezone(zone)
+    day: date = local_start.date()
+    mine = [b for b in bookings if b.technician_id == tech.id]
+    c.jobs_that_day = len({b.work_order for b in mine if b.start.astimezone(zone).date() == day})
+    c.extra_skills = len(tech.skills - job.skills)
+
+    def no(reason: str) -> None:
+        c.eligible = False
+        c.reasons.append(reason)
+
+    if tech.status != "active":
+        no(f"{tech.status}: not assignable")
+    missing = sorted(job.skills - tech.skills)
+    if missing:
+        no(f"lacks skills: {', '.join(missing)}")
+    else:
+        c.reasons.append(f"has the skills: {', '.join(sorted(job.skills))}")
+    if job.area not in tech.areas:
+        no(f"does not serve {job.area}")
+    else:
+        c.reasons.append(f"serves {job.area}")
+    if local_start.weekday() not in tech.days or local_end.date() != day:
+        no(f"does not work on {day.isoformat()}")
+    elif local_start.time() < tech.start or local_end.time() > tech.end:
+        no(f"works {tech.start:%H:%M}–{tech.end:%H:%M}, not {local_start:%H:%M}–{local_end:%H:%M}")
+    clash = next((b for b in mine if b.start < job.window_end and job.window_start < b.end), None)
+    if clash:
+        no(f"booked for {clash.work_order} at {clash.start.astimezone(zone):%H:%M}–{clash.end.astimezone(zone):%H:%M}")
+    if c.jobs_that_day >= tech.daily_capacity:
+        no(f"full: {c.jobs_that_day} of {tech.daily_capacity} jobs that day")
+    elif c.eligible:
+        c.reasons.append(f"free; {c.jobs_that_day} of {tech.daily_capacity} jobs that day")
+    return c
+
+
+def rank(technicians: list[Technician], job: Job, bookings: list[Booking], zone: tzinfo) -> list[Candidate]:
+    """Every technician assessed: the eligible first, best first; then the others, by id."""
+    assessed = [assess(t, job, bookings, zone) for t in technicians]
+    eligible = sorted((c for c in assessed if c.eligible), key=lambda c: (c.jobs_that_day, c.extra_skills, c.technician_id))
+    others = sorted((c for c in assessed if not c.eligible), key=lambda c: c.technician_id)
+    return eligible + others
+
+
+# -- what the registry takes ------------------------------------------------------------------
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Tag = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w\- ]+$", description="e.g. plumbing, custom-cabinets")]
+
+
+class TechnicianIn(BaseModel):
+    """A technician as a manager registers them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", description="staff id, e.g. tech-017")
+    name: str = Field(min_length=1, max_length=100)
+    phone: Phone
+    skills: list[Tag] = Field(min_length=1, max_length=30)
+    areas: list[Tag] = Field(min_length=1, max_length=50, description="districts served, e.g. 浦东新区")
+    days: list[Weekday] = Field(default=["mon", "tue", "wed", "thu", "fri", "sat"], min_length=1)
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+    daily_capacity: int = Field(default=4, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _hours(self) -> TechnicianIn:
+        if self.end <= self.start:
+            raise ValueError(f"working hours {self.start:%H:%M}–{self.end:%H:%M} end before they start")
+        return self
+
+
+class JobIn(BaseModel):
+    """What a work order needs: the skills, the district, the appointment window."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    skills: list[Tag] = Field(min_length=1, max_length=10)
+    area: Tag
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _window(self) -> JobIn:
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        if self.window_end - self.window_start > timedelta(hours=12):
+            raise ValueError("a visit window is at most 12 hours")
+        return self
+
+    def job(self) -> Job:
+        return Job(frozenset(self.skills), self.area, self.window_start, self.window_end)

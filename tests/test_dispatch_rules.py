@@ -1,0 +1,72 @@
+"""Who may take a work order, and in which order (domain.dispatch): each rule excludes the
+right people, with the reason, and the ranking is the same every time."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.dispatch import Booking, Job, Technician, rank, slots
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+WEEKDAYS = frozenset(range(6))  # Monday to Saturday
+
+
+def tech(id_, skills=("plumbing",), areas=("浦东新区",), days=WEEKDAYS, hours=(time(9), time(18)), capacity=3, status="active"):
+    return Technician(id_, frozenset(skills), frozenset(areas), frozenset(days), hours[0], hours[1], capacity, status)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+JOB = Job(frozenset({"plumbing"}), "浦东新区", at("2026-11-25 14:00"), at("2026-11-25 16:00"))  # a Wednesday
+
+
+def verdicts(techs, bookings=(), job=JOB):
+    return {c.technician_id: (c.eligible, c.reasons) for c in rank(techs, job, list(bookings), SHANGHAI)}
+
+
+def test_each_rule_excludes_the_right_technician_with_its_reason():
+    team = [
+        tech("t-ok"),
+        tech("t-skill", skills=("painting",)),
+        tech("t-area", areas=("徐汇区",)),
+        tech("t-day", days=frozenset({0, 1})),  # Monday and Tuesday only
+        tech("t-hours", hours=(time(8), time(15))),
+        tech("t-full", capacity=1),
+        tech("t-busy"),
+        tech("t-suspended", status="suspended"),
+    ]
+    bookings = [
+        Booking("t-full", at("2026-11-25 09:00"), at("2026-11-25 10:00"), "AS1/1"),
+        Booking("t-busy", at("2026-11-25 15:00"), at("2026-11-25 17:00"), "AS2/1"),
+    ]
+    v = verdicts(team, bookings)
+    assert [t for t, (ok, _) in v.items() if ok] == ["t-ok"]
+    assert "lacks skills: plumbing" in v["t-skill"][1]
+    assert "does not serve 浦东新区" in v["t-area"][1]
+    assert "does not work on 2026-11-25" in v["t-day"][1]
+    assert "works 08:00–15:00, not 14:00–16:00" in v["t-hours"][1]
+    assert "full: 1 of 1 jobs that day" in v["t-full"][1]
+    assert "booked for AS2/1 at 15:00–17:00" in v["t-busy"][1]
+    assert "suspended: not assignable" in v["t-suspended"][1]
+    assert v["t-ok"][1] == ["has the skills: plumbing", "serves 浦东新区", "free; 0 of 3 jobs that day"]
+
+
+def test_the_least_loaded_then_the_closest_fit_comes_first_and_the_order_never_varies():
+    team = [tech("t-c", skills=("plumbing", "electrical", "tiling")), tech("t-b"), tech("t-a"), tech("t-loaded")]
+    bookings = [Booking("t-loaded", at("2026-11-25 09:00"), at("2026-11-25 10:00"), "AS3/1")]
+    first = [c.technician_id for c in rank(team, JOB, bookings, SHANGHAI)]
+    assert first == ["t-a", "t-b", "t-c", "t-loaded"]  # specialists before the generalist; load last
+    assert all([c.technician_id for c in rank(list(reversed(team)), JOB, bookings, SHANGHAI)] == first for _ in range(5))
+
+
+def test_a_job_needing_two_skills_needs_both():
+    job = Job(frozenset({"plumbing", "tiling"}), "浦东新区", JOB.window_start, JOB.window_end)
+    v = verdicts([tech("t-one"), tech("t-both", skills=("plumbing", "tiling"))], job=job)
+    assert v["t-both"][0] and not v["t-one"][0] and "lacks skills: tiling" in v["t-one"][1]
+
+
+def test_a_window_is_rounded_out_to_whole_slots():
+    assert slots(at("2026-11-25 14:10"), at("2026-11-25 15:00"), 30) == [at("2026-11-25 14:00"), at("2026-11-25 14:30")]
+    assert len(slots(JOB.window_start, JOB.window_end, 30)) == 4
+    assert slots(JOB.window_start, JOB.window_start + timedelta(minutes=1), 60) == [JOB.window_start]
