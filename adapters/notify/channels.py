@@ -70,10 +70,23 @@ class Channel(Protocol):
 
 
 def _check(response: httpx.Response) -> None:
-    if response.status_code == 429 or response.status_code >= 500:
-        raise TemporaryFailure(f"HTTP {response.status_code}: {response.text[:300]}", f"HTTP {response.status_code}")
-    if response.status_code >= 400:
-        raise PermanentFailure(f"HTTP {response.status_code}: {response.text[:300]}", f"HTTP {response.status_code}")
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise TemporaryFailure(f"HTTP {status}: {response.text[:300]}", f"HTTP {status}")
+    if status >= 300:
+        # A redirect is not followed (the body would go where nobody configured it to go) and
+        # is not a delivery either: the configured URL is wrong until someone fixes it.
+        moved = f" to {response.headers.get('Location')}" if 300 <= status < 400 else ""
+        raise PermanentFailure(f"HTTP {status}{moved}: {response.text[:300]}", f"HTTP {status}")
+
+
+def _json_object(response: httpx.Response) -> dict | None:
+    """The answer's JSON object, or None when it is not one (plain text, a list …)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
@@ -125,15 +138,23 @@ class SmtpChannel:
                     client.login(self.username, self.password)
                 refused = client.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentFailure(f"recipient refused: {exc.recipients}", "SMTP recipient refused") from None
+            raise _refusal(exc.recipients) from None
         except smtplib.SMTPResponseException as exc:
             failure = PermanentFailure if 500 <= exc.smtp_code < 600 else TemporaryFailure
             raise failure(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", f"SMTP {exc.smtp_code}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}", type(exc).__name__) from None
         if refused:
-            raise PermanentFailure(f"recipient refused: {refused}", "SMTP recipient refused")
+            raise _refusal(refused)
         return Receipt(provider_id=mail["Message-ID"], response="250 accepted")
+
+
+def _refusal(refused: dict[str, tuple[int, bytes]]) -> DeliveryFailure:
+    """A recipient refused with a 4xx (greylisting, a full mailbox) may take it later; a 5xx
+    refusal is final. The code names the SMTP status, never the address."""
+    codes = sorted({code for code, _ in refused.values()})
+    failure = TemporaryFailure if all(400 <= code < 500 for code in codes) else PermanentFailure
+    return failure(f"recipient refused: {refused}", f"SMTP recipient refused {'/'.join(map(str, codes))}")
 
 
 # -- group robots -------------------------------------------------------------------------
@@ -173,16 +194,22 @@ class DingTalkRobot:
         return _robot(self.signed_url(int(time.time() * 1000)), body, message.key)
 
 
+# The robots' errcodes that mean "not now" rather than "never": WeCom's -1 (system busy) and
+# 45009 (over 20 messages a minute), DingTalk's 130101 (sending too fast).
+ROBOT_RETRY_ERRCODES = frozenset({-1, 45009, 130101})
+
+
 def _robot(url: str, body: dict, key: str) -> Receipt:
     response = _post(url, json.dumps(body, ensure_ascii=False).encode(), {"Idempotency-Key": key})
     _check(response)
     # Both robots answer 200 with {"errcode": 0, "errmsg": "ok"}; another errcode is a refusal.
-    try:
-        answer = response.json()
-    except ValueError:
-        raise TemporaryFailure(f"not JSON: {response.text[:200]}", "answer not JSON") from None
-    if answer.get("errcode", 0) != 0:
-        raise PermanentFailure(f"errcode {answer.get('errcode')}: {answer.get('errmsg')}", f"errcode {answer.get('errcode')}")
+    answer = _json_object(response)
+    if answer is None:
+        raise TemporaryFailure(f"not a JSON object: {response.text[:200]}", "answer not JSON")
+    errcode = answer.get("errcode", 0)
+    if errcode != 0:
+        failure = TemporaryFailure if errcode in ROBOT_RETRY_ERRCODES else PermanentFailure
+        raise failure(f"errcode {errcode}: {answer.get('errmsg')}", f"errcode {errcode}")
     return Receipt(provider_id=None, response=response.text[:500])
 
 
@@ -255,8 +282,6 @@ class HttpSmsProvider:
             headers[self.auth_header] = f"{self.auth_prefix}{self.token}"
         response = _post(self.url, json.dumps(self.body(message), ensure_ascii=False).encode(), headers)
         _check(response)
-        try:
-            provider_id = response.json().get(self.id_field)
-        except ValueError:
-            provider_id = None
+        # Accepted: whatever the answer's shape, the SMS went out; only its id may be missing.
+        provider_id = (_json_object(response) or {}).get(self.id_field)
         return Receipt(provider_id=str(provider_id) if provider_id is not None else None, response=response.text[:500])
