@@ -161,6 +161,12 @@ class CaseState(CaseFacts):
         base = confirmed.cost_estimate if confirmed else Decimal(0)
         return base + sum((a.cost_delta for a in self.amendments if a.consent is not None), Decimal(0))
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def attributed_technician(self) -> str | None:
+        """The technician a complaint is attributed to by its latest solution, if any."""
+        return next((r.attributed_to for r in reversed(self.complaint_rounds) if r.solution_at), None)
+
     def clock(self, name: ClockName) -> ClockState:
         return next(c for c in self.clocks if c.name == name)
 

@@ -321,6 +321,7 @@ def _form_task_group(case, p: st.FormTaskGroup, rules, now, by):
 def _propose_solution(case, p: st.ProposeSolution, rules, now, by):
     rnd = case.current_round()
     rnd.solution, rnd.compensation, rnd.written, rnd.solution_at = p.solution, p.compensation, p.written, now
+    rnd.attributed_to = p.attributed_to
     _meet(case, ClockName.plan, now)
     case.stage = S.solution_given
 

@@ -110,6 +110,7 @@ class ComplaintRound(BaseModel):
     solution: str = ""
     compensation: str = ""
     written: bool = False
+    attributed_to: str | None = None  # the technician the complaint is attributed to
     solution_at: AwareDatetime | None = None
     result: str = ""
     result_at: AwareDatetime | None = None

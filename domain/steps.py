@@ -214,6 +214,9 @@ class ProposeSolution(StepInput):
     solution: Text
     compensation: Note = ""
     written: bool = Field(default=False, description="a written solution (required for a major complaint)")
+    attributed_to: StaffId | None = Field(
+        default=None, description="the technician whose work caused the complaint: counts in their complaint rate"
+    )
 
 
 class ReportResult(StepInput):
