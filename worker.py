@@ -11,21 +11,30 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.case_file import CaseFileActivities
+from activities.field_team import FieldTeamActivities
 from activities.notifications import NotificationActivities
+from activities.project_file import ProjectFileActivities
+from activities.reports import ReportActivities
 from adapters.notify.delivery import configured_channels
+from adapters.report_schedule import ensure_weekly_report_schedule
 from adapters.notify.templates import Renderer
+from adapters.storage import field_team
 from adapters.storage.db import Database
+from adapters.storage.field_team import Sampling
 from domain.policy import load_policy
 from settings import Settings, get_settings
 from workflows.case import AfterSalesCase
 from workflows.delivery import DeliverNotification
+from workflows.project import ProjectLifecycle
+from workflows.report import WeeklyReport
 
-WORKFLOWS = [AfterSalesCase, DeliverNotification]
+WORKFLOWS = [AfterSalesCase, DeliverNotification, ProjectLifecycle, WeeklyReport]
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 ACTIVITY_THREADS = 16  # activities block on the database; one thread each
 log = logging.getLogger("aftersales.worker")
@@ -39,16 +48,25 @@ def notification_activities(settings: Settings, db: Database) -> NotificationAct
 
 def build_worker(client: Client, settings: Settings, db: Database, executor: ThreadPoolExecutor) -> Worker:
     notifications = notification_activities(settings, db)
-    case_file = CaseFileActivities(db, notifications.renderer)
+    policy = notifications.policy
+    sampling = Sampling(policy.discipline.quality_sample_rate, settings.quality_sample_seed)
+    case_file = CaseFileActivities(db, notifications.renderer, partial(field_team.project, sampling=sampling))
+    field = FieldTeamActivities(db, policy)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=case_file.all() + notifications.all(),
+        activities=case_file.all() + notifications.all() + field.all() + ProjectFileActivities(db).all()
+        + ReportActivities(notifications).all(),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
+
+
+async def _ensure_schedules(client: Client, settings: Settings) -> None:
+    report = load_policy(settings.policy).kpi.weekly_report
+    await ensure_weekly_report_schedule(client, report, settings.timezone, settings.temporal_task_queue)
 
 
 async def main() -> None:
@@ -63,6 +81,7 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(client, settings, db, executor)
+        await _ensure_schedules(client, settings)
         async with worker:
             log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
             await stop.wait()

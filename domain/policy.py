@@ -23,8 +23,12 @@ from pydantic import (
 )
 
 from domain.delivery import NotifyPolicy
+from domain.discipline import DisciplinePolicy
 from domain.dispatch import DispatchPolicy
 from domain.models import CaseKind, ClockName, Severity
+from domain.project_policy import ProjectPolicy
+from domain.targets import KpiPolicy
+from domain.warranty import WarrantyPolicy
 
 Basis = Literal["calendar", "working"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -242,6 +246,10 @@ class Policy(_Strict):
     process: Process = Process()
     notify: NotifyPolicy = NotifyPolicy()
     dispatch: DispatchPolicy = DispatchPolicy()
+    discipline: DisciplinePolicy = DisciplinePolicy()  # the field team's rules (domain.discipline)
+    warranty: WarrantyPolicy = WarrantyPolicy()
+    project: ProjectPolicy = ProjectPolicy()
+    kpi: KpiPolicy = KpiPolicy()  # the KPI targets and the weekly report (domain.targets)
 
     def clock(self, kind: CaseKind, severity: Severity, name: ClockName) -> ClockLimit:
         return getattr(getattr(self.clocks, CaseKind(kind).value), Severity(severity).value).limit(ClockName(name))

@@ -12,8 +12,11 @@ CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
 ESCALATED = SearchAttributeKey.for_bool("Escalated")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+# Renovation projects: the stage, and the project id (no personal data in it).
+PROJECT_STAGE = SearchAttributeKey.for_keyword("ProjectStage")
+PROJECT_ID = SearchAttributeKey.for_keyword("ProjectId")
 
-ALL = (CASE_KIND, CASE_SEVERITY, CASE_STAGE, SLA_BREACHED, ESCALATED, NEXT_DEADLINE)
+ALL = (CASE_KIND, CASE_SEVERITY, CASE_STAGE, SLA_BREACHED, ESCALATED, NEXT_DEADLINE, PROJECT_STAGE, PROJECT_ID)
 
 # The names the `temporal` CLI uses for each indexed type.
 CLI_TYPES = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from adapters.storage import tables  # noqa: F401  (registers the tables)
+from adapters.storage import project_tables  # noqa: F401  (the project file's tables)
 from adapters.storage.db import Base
 
 config = context.config

@@ -1,0 +1,4 @@
+"""Activity names of the renovation project, the only thing ``ProjectLifecycle`` knows of them."""
+
+RECORD_PROJECT_EVENT = "record_project_event"
+WARRANTY_CALENDAR = "warranty_calendar"

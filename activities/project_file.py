@@ -1,0 +1,48 @@
+"""Activities of the renovation project: write its file, plan its warranty calendar.
+
+Plain ``def`` activities on the worker's thread pool. ``record_project_event`` is idempotent
+by (project, seq); ``warranty_calendar`` only computes (the holidays package stays out of the
+workflow sandbox), so a retry returns the same answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.project_contracts import RECORD_PROJECT_EVENT, WARRANTY_CALENDAR
+from adapters.storage import projects
+from adapters.storage.db import Database
+from domain.calendar import CalendarSpec
+from domain.greetings import GreetingPolicy, greeting_days
+from domain.project import ProjectEvent, WarrantyCalendar, WarrantyCalendarRequest
+
+
+class ProjectFileActivities:
+    def __init__(self, db: Database):
+        self.db = db
+
+    @activity.defn(name=RECORD_PROJECT_EVENT)
+    def record_project_event(self, event: ProjectEvent) -> bool:
+        try:
+            with self.db.session() as session:
+                written = projects.record_event(session, event)
+        except LookupError as exc:
+            # The API writes the project before it starts the workflow: no retry mends this.
+            raise ApplicationError(str(exc), type="ProjectNotFound", non_retryable=True) from None
+        activity.logger.info("project event %s #%d %s", event.project_id, event.seq, "written" if written else "already there")
+        return written
+
+    @activity.defn(name=WARRANTY_CALENDAR)
+    def warranty_calendar(self, request: WarrantyCalendarRequest) -> WarrantyCalendar:
+        zone = timezone(timedelta(minutes=request.utc_offset_minutes))
+        start = datetime.combine(request.handover_on, time(12), zone)
+        years = request.until.year - request.handover_on.year + 1
+        spec = CalendarSpec.build(request.working_time, zone, start, years=years)
+        policy = GreetingPolicy.model_validate(request.greetings)
+        return WarrantyCalendar(calendar=spec, greetings=greeting_days(policy, request.handover_on, request.until))
+
+    def all(self) -> list:
+        return [self.record_project_event, self.warranty_calendar]

@@ -1,0 +1,138 @@
+"""Projects in the project file: opening one, recording its events (with the revisit tasks
+and sales leads they carry), and the desk's lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from adapters.storage.db import insert
+from adapters.storage.project_tables import Project, ProjectEventRow, RevisitTaskRow, SalesLead
+from adapters.storage.tables import Customer
+from domain.project import ProjectEvent
+
+
+def _customer(session: Session, name: str, phone: str, now: datetime) -> Customer:
+    # The same customer as their cases: one row per phone number, never a duplicate.
+    stmt = insert(session, Customer).values(name=name, phone=phone, created_at=now)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["phone"]))
+    return session.scalars(select(Customer).where(Customer.phone == phone)).one()
+
+
+def open_project(
+    session: Session, *, name: str, phone: str, address: str, house_type: str | None, package: str, channel: str,
+    now: datetime, idempotency_key: str | None = None, fingerprint: str | None = None,
+) -> Project:
+    """Write a new project and give it its id (``PJ`` and its row number). The workflow starts next."""
+    project = Project(
+        customer=_customer(session, name, phone, now), address=address, house_type=house_type, package=package,
+        channel=channel, created_at=now, updated_at=now, idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint, stage="consultation", breached=False, last_seq=0,
+    )
+    session.add(project)
+    session.flush()
+    project.project_id = f"PJ{project.id:06d}"
+    session.flush()
+    return project
+
+
+def get_project(session: Session, project_id: str) -> Project | None:
+    return session.scalars(select(Project).where(Project.project_id == project_id)).one_or_none()
+
+
+def find_by_idempotency_key(session: Session, key: str) -> Project | None:
+    return session.scalars(select(Project).where(Project.idempotency_key == key)).one_or_none()
+
+
+def record_event(session: Session, event: ProjectEvent) -> bool:
+    """Write one project event and bring the projection up to it; idempotent by (project, seq).
+    Returns False when the event was already recorded (a retried activity)."""
+    stmt = select(Project).where(Project.project_id == event.project_id).with_for_update(of=Project)
+    project = session.scalars(stmt).one_or_none()
+    if project is None:
+        raise LookupError(f"project {event.project_id} is not in the project file")
+    row = insert(session, ProjectEventRow).values(
+        project_pk=project.id, seq=event.seq, type=event.type, at=event.at, actor=event.actor, data=event.data
+    )
+    if session.execute(row.on_conflict_do_nothing(index_elements=["project_pk", "seq"])).rowcount != 1:
+        return False
+    state = event.state
+    if event.seq > project.last_seq:  # never move the projection backwards
+        project.stage, project.designer, project.project_manager = state.stage.value, state.designer, state.project_manager
+        project.breached, project.last_seq = state.breached, event.seq
+        project.state = state.model_dump(mode="json")
+        project.updated_at = event.at
+        if state.warranty:
+            project.handover_on, project.warranty_until = state.warranty.handover_on, state.warranty.until
+    for task in state.warranty.revisits if state.warranty else ():
+        values = dict(due_on=task.due_at.date(), window_end=task.window_end, status=task.status, recorded_at=task.recorded_at)
+        upsert = insert(session, RevisitTaskRow).values(project_pk=project.id, kind=task.kind.value, **values)
+        session.execute(upsert.on_conflict_do_update(index_elements=["project_pk", "kind"], set_=values))
+    if event.type == "record_revisit":
+        source = f"revisit:{event.data['revisit']}"
+        for need in event.data.get("secondary_needs", []):
+            lead = insert(session, SalesLead).values(
+                project_pk=project.id, source=source, need=need, note=event.data.get("needs_note", ""),
+                created_at=event.at, status="new",
+            )
+            session.execute(lead.on_conflict_do_nothing(index_elements=["project_pk", "source", "need"]))
+    return True
+
+
+def events(session: Session, project_pk: int) -> list[ProjectEventRow]:
+    return list(session.scalars(select(ProjectEventRow).where(ProjectEventRow.project_pk == project_pk).order_by(ProjectEventRow.seq)))
+
+
+@dataclass
+class ProjectFilter:
+    stage: str | None = None
+    package: str | None = None
+    staff: str | None = None  # designer or project manager
+    breached: bool | None = None
+    warranty_on: date | None = None  # projects under warranty on that day
+    text: str | None = None  # project id, address, customer name or phone
+
+
+def list_projects(session: Session, f: ProjectFilter, *, page: int, page_size: int) -> tuple[list[Project], int]:
+    stmt: Select = select(Project).join(Project.customer)
+    if f.stage:
+        stmt = stmt.where(Project.stage == f.stage)
+    if f.package:
+        stmt = stmt.where(Project.package == f.package)
+    if f.staff:
+        stmt = stmt.where(or_(Project.designer == f.staff, Project.project_manager == f.staff))
+    if f.breached is not None:
+        stmt = stmt.where(Project.breached == f.breached)
+    if f.warranty_on:
+        stmt = stmt.where(Project.handover_on <= f.warranty_on, Project.warranty_until >= f.warranty_on)
+    if f.text:
+        like = f"%{f.text}%"
+        stmt = stmt.where(or_(Project.project_id.ilike(like), Project.address.ilike(like), Customer.name.ilike(like),
+                              Customer.phone.ilike(like)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(Project.id.desc()).offset((page - 1) * page_size).limit(page_size)).all()
+    return list(rows), total or 0
+
+
+def due_revisits(session: Session, on: date) -> list[tuple[RevisitTaskRow, Project]]:
+    """Revisits to make on ``on``: due by then, not recorded, their window still open."""
+    stmt = (
+        select(RevisitTaskRow, Project).join(Project, Project.id == RevisitTaskRow.project_pk)
+        .where(RevisitTaskRow.due_on <= on, RevisitTaskRow.window_end >= on,
+               RevisitTaskRow.status.in_(("scheduled", "due")))
+        .order_by(RevisitTaskRow.due_on, Project.id)
+    )
+    return [(r, p) for r, p in session.execute(stmt).all()]
+
+
+def leads(session: Session, need: str | None, page: int, page_size: int) -> tuple[list[SalesLead], int]:
+    stmt = select(SalesLead)
+    if need:
+        stmt = stmt.where(SalesLead.need == need)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(SalesLead.created_at.desc(), SalesLead.id.desc())
+                           .offset((page - 1) * page_size).limit(page_size)).all()
+    return list(rows), total or 0

@@ -1,0 +1,139 @@
+"""What the project API takes and returns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.storage.project_tables import Project, RevisitTaskRow, SalesLead
+from domain.models import Channel, Phone
+from domain.project import Package, ProjectState, workflow_id
+from domain.project_process import STEPS, refusal
+from domain.warranty import TermEnd, WarrantyStatus
+
+
+class ProjectIntake(BaseModel):
+    """A new renovation project at its first consultation (DOMAIN.md §3, seed 004's order flow)."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"customer_name": "李先生", "phone": "13912345678",
+                                         "address": "上海市徐汇区漕溪北路200号3号楼801", "house_type": "三室两厅",
+                                         "package": "full", "channel": "store"}]},
+    )
+
+    customer_name: str = Field(min_length=1, max_length=100)
+    phone: Phone
+    address: str = Field(min_length=1, max_length=300)
+    house_type: str | None = Field(default=None, max_length=50)
+    package: Package = Field(description="half (半包), full (全包) or whole_house (整装)")
+    channel: Channel
+
+
+class ProjectSummary(BaseModel):
+    project_id: str
+    package: str
+    stage: str
+    designer: str | None
+    project_manager: str | None
+    handover_on: date | None
+    warranty_until: date | None
+    breached: bool
+    customer_name: str
+    address: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, p: Project) -> ProjectSummary:
+        return cls(project_id=p.project_id, package=p.package, stage=p.stage, designer=p.designer,
+                   project_manager=p.project_manager, handover_on=p.handover_on, warranty_until=p.warranty_until,
+                   breached=p.breached, customer_name=p.customer.name, address=p.address, created_at=p.created_at)
+
+
+class ProjectList(BaseModel):
+    items: list[ProjectSummary]
+    total: int
+    page: int
+    page_size: int
+
+
+class ProjectView(ProjectSummary):
+    workflow_id: str
+    temporal_ui: str
+    live: bool = Field(description="true when read from the running workflow, false from the project file")
+    phone: str
+    house_type: str | None
+    next_actions: list[str]
+    state: ProjectState
+
+
+class WarrantyView(BaseModel):
+    project_id: str
+    handover_on: date
+    warranty_until: date
+    terms: list[TermEnd]
+    on: date
+    in_warranty: list[str] = Field(description="the terms still running on that day")
+    defect: WarrantyStatus | None = Field(default=None, description="the asked defect's status, when one is given")
+
+
+class RevisitDue(BaseModel):
+    project_id: str
+    kind: str
+    due_on: date
+    window_end: date
+    status: str
+    customer_name: str
+    phone: str
+
+    @classmethod
+    def from_rows(cls, task: RevisitTaskRow, p: Project) -> RevisitDue:
+        return cls(project_id=p.project_id, kind=task.kind, due_on=task.due_on, window_end=task.window_end,
+                   status=task.status, customer_name=p.customer.name, phone=p.customer.phone)
+
+
+class LeadOut(BaseModel):
+    id: int
+    project_id: str
+    source: str = Field(description="the revisit it was heard at, e.g. revisit:mid_term")
+    need: str
+    note: str
+    status: str
+    created_at: datetime
+    customer_name: str
+    phone: str
+
+    @classmethod
+    def from_row(cls, lead: SalesLead) -> LeadOut:
+        p = lead.project
+        return cls(id=lead.id, project_id=p.project_id, source=lead.source, need=lead.need, note=lead.note,
+                   status=lead.status, created_at=lead.created_at, customer_name=p.customer.name, phone=p.customer.phone)
+
+
+class LeadList(BaseModel):
+    items: list[LeadOut]
+    total: int
+    page: int
+    page_size: int
+
+
+def project_view(p: Project, state: ProjectState, *, ui_url: str, namespace: str, live: bool) -> ProjectView:
+    summary = ProjectSummary.from_row(p).model_dump()
+    summary.update(stage=state.stage.value, designer=state.designer, project_manager=state.project_manager,
+                   breached=state.breached)
+    if state.warranty:
+        summary.update(handover_on=state.warranty.handover_on, warranty_until=state.warranty.until)
+    ui = f"{ui_url}/namespaces/{namespace}/workflows/{quote(workflow_id(p.project_id), safe='')}"
+    return ProjectView(**summary, workflow_id=workflow_id(p.project_id), temporal_ui=ui, live=live,
+                       phone=p.customer.phone, house_type=p.house_type, state=state,
+                       next_actions=[n for n, s in STEPS.items() if refusal(s, state.stage) is None])
+
+
+def card_data(p: Project, state: ProjectState) -> dict[str, Any]:
+    w = state.warranty
+    return {"project_id": p.project_id, "package": p.package, "customer_name": p.customer.name, "address": p.address,
+            "handover_on": w.handover_on, "project_manager": state.project_manager,
+            "terms": [t.model_dump() for t in w.terms], "documents": state.handover.documents if state.handover else []}

@@ -1,0 +1,57 @@
+"""Driving a renovation project in tests: open one, take its steps, walk it to the handover."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain.case import ActionRequest
+from domain.project import ProjectState, workflow_id
+from workflows.project import ProjectLifecycle
+
+TRADES = ("plumbing_electrical", "tiling_masonry", "carpentry", "painting")
+
+
+def intake(**overrides):
+    from api.project_schemas import ProjectIntake
+
+    data = dict(customer_name="李先生", phone="13912345678", address="上海市徐汇区漕溪北路200号3号楼801",
+                house_type="三室两厅", package="full", channel="store")
+    return ProjectIntake.model_validate({**data, **overrides})
+
+
+async def open_project(ctx, **overrides):
+    from api import project_service
+
+    view, _ = await project_service.open_project(ctx, intake(**overrides), None)
+    client = await ctx.temporal.client()
+    return view.project_id, client.get_workflow_handle_for(ProjectLifecycle.run, workflow_id(view.project_id))
+
+
+async def step(handle, action: str, role: str = "agent", by: str = "agent-007", **payload) -> ProjectState:
+    request = ActionRequest(action=action, by=by, role=role, payload=payload)
+    return await handle.execute_update(ProjectLifecycle.act, request, result_type=ProjectState)
+
+
+async def state(handle) -> ProjectState:
+    return await handle.query(ProjectLifecycle.state, result_type=ProjectState)
+
+
+async def to_construction(handle, now) -> None:
+    await step(handle, "record_needs", style="modern", budget="180000", rooms=["kitchen", "bathroom"])
+    await step(handle, "assign_team", role="supervisor", designer="des-02", project_manager="pm-05")
+    await step(handle, "start_design")
+    await step(handle, "propose_design", summary="open kitchen, walk-in shower")
+    await step(handle, "reject_design", reason="wants a bathtub")
+    await step(handle, "propose_design", summary="open kitchen, bathtub")
+    await step(handle, "confirm_design", how="signature", confirmed_at=now.isoformat())
+
+
+async def build_everything(handle) -> None:
+    for trade in TRADES:
+        await step(handle, "record_milestone", role="technician", trade=trade, status="started")
+        await step(handle, "record_milestone", role="technician", trade=trade, status="finished")
+        await step(handle, "record_inspection", role="technician", trade=trade, passed=True)
+
+
+def later(now, **delta) -> str:
+    return (now + timedelta(**delta)).isoformat()

@@ -1,0 +1,184 @@
+"""``ProjectLifecycle``: one renovation project from the first consultation to the end of its
+warranty, years later.
+
+It takes the steps of ``domain.project_process`` as one validated update (``act``), answers
+its state as a query, and waits for the next timer of ``domain.project_timers`` (the weekly
+progress report, each defect's rectification deadline, revisits falling due and their
+windows closing, holiday greetings, the warranty's end). Each stage runs in a workflow run of
+its own: at a stage boundary, in each new warranty year, or when Temporal suggests it, the
+workflow continues as new with its state, so a five-year history never grows large.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.project_contracts import RECORD_PROJECT_EVENT, WARRANTY_CALENDAR
+    from domain import search_attributes as sa
+    from domain.calendar import WorkingCalendar
+    from domain.case import ActionRequest
+    from domain.casework import Refused
+    from domain.project import (
+        ProjectEvent,
+        ProjectFacts,
+        ProjectResume,
+        ProjectStage,
+        ProjectStart,
+        ProjectState,
+        WarrantyCalendar,
+        WarrantyCalendarRequest,
+        human_details,
+    )
+    from domain.project_process import FINAL
+    from domain.project_timers import fire, next_timer, plan_warranty
+    from domain.projectwork import apply, check
+
+_ACTIVITY = dict(
+    start_to_close_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
+)
+ILLEGAL_ACTION = "IllegalAction"
+FORBIDDEN = "Forbidden"
+_YEAR = 365  # days: a warranty year, for starting a fresh run each year
+
+
+@workflow.defn
+class ProjectLifecycle:
+    @workflow.init
+    def __init__(self, start: ProjectStart) -> None:
+        if start.resume is not None:
+            self._project = start.resume.state
+            self._seq = start.resume.seq
+        else:
+            facts = start.model_dump(include=set(ProjectFacts.model_fields))
+            self._project = ProjectState(**facts)
+            self._seq = 0
+        self._rules = start.rules
+        self._changes = 0
+
+    @workflow.run
+    async def run(self, start: ProjectStart) -> ProjectState:
+        project = self._project
+        if start.resume is None:
+            await self._record("opened", "desk", {"package": project.package, "policy": project.policy})
+        self._publish()
+        stage, year = project.stage, self._warranty_year()
+        while project.stage not in FINAL:
+            if project.stage == ProjectStage.warranty and project.warranty is None:
+                await self._start_warranty()
+                continue
+            if project.stage != stage or self._warranty_year() != year or workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new(start)
+            timer = next_timer(project)
+            if timer is not None and timer.at <= workflow.now():
+                await self._fire(timer)
+                continue
+            changes = self._changes
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changes != changes,
+                    timeout=(timer.at - workflow.now()).total_seconds() if timer else None,
+                    timeout_summary=timer.summary if timer else "waiting for the next step",
+                )
+            except TimeoutError:
+                if next_timer(project) == timer:  # not met by a step in the meantime
+                    await self._fire(timer)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return project
+
+    async def _fire(self, timer) -> None:
+        type_, data = fire(self._project, timer, self._rules, workflow.now())
+        self._changes += 1
+        self._publish()
+        await self._record(type_, "system", data)
+
+    @workflow.query
+    def state(self) -> ProjectState:
+        return self._project
+
+    @workflow.update
+    async def act(self, request: ActionRequest) -> ProjectState:
+        try:
+            # Checked again: two updates accepted in one task both passed the validator.
+            data = apply(self._project, request, self._rules, workflow.now())
+        except Refused as refused:
+            raise _refusal(refused) from None
+        self._changes += 1
+        self._publish()
+        await self._record(request.action, request.by, data)
+        return self._project
+
+    @act.validator
+    def _check_act(self, request: ActionRequest) -> None:
+        try:
+            check(self._project, request, workflow.now())
+        except Refused as refused:
+            raise _refusal(refused) from None
+
+    # -- years of life ----------------------------------------------------------------------
+
+    def _warranty_year(self) -> int:
+        w = self._project.warranty
+        if w is None:
+            return -1
+        return (workflow.now().astimezone(self._zone()).date() - w.handover_on).days // _YEAR
+
+    def _zone(self) -> timezone:
+        return timezone(timedelta(minutes=self._rules.utc_offset_minutes))
+
+    async def _start_warranty(self) -> None:
+        """Terms, revisits and greetings, planned once from the handover date."""
+        project = self._project
+        handover = project.handover.handover_on
+        request = WarrantyCalendarRequest(
+            working_time=self._rules.working_time,
+            utc_offset_minutes=self._rules.utc_offset_minutes,
+            handover_on=handover,
+            until=handover + timedelta(days=366 * (self._rules.warranty.longest_months // 12 + 1)),
+            greetings=self._rules.project.greetings.model_dump(mode="json"),
+        )
+        planned = WarrantyCalendar.model_validate(
+            await workflow.execute_activity(WARRANTY_CALENDAR, request, **_ACTIVITY)
+        )
+        project.warranty = plan_warranty(project, self._rules, WorkingCalendar(planned.calendar), planned.greetings)
+        self._changes += 1
+        self._publish()
+        w = project.warranty
+        await self._record("warranty_started", "system", {
+            "handover_on": w.handover_on.isoformat(), "until": w.until.isoformat(),
+            "revisits": {r.kind.value: r.due_at.date().isoformat() for r in w.revisits},
+            "greetings": len(w.greetings),
+        })
+
+    async def _continue_as_new(self, start: ProjectStart) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._project.runs += 1
+        resume = ProjectResume(state=self._project, seq=self._seq)
+        workflow.continue_as_new(start.model_copy(update={"resume": resume}))
+
+    # -- writing it down --------------------------------------------------------------------
+
+    async def _record(self, type_: str, actor: str, data: dict) -> int:
+        self._seq += 1
+        event = ProjectEvent(
+            project_id=self._project.project_id, seq=self._seq, type=type_, at=workflow.now(), actor=actor,
+            data=data, state=self._project.model_copy(deep=True),
+        )
+        await workflow.execute_activity(RECORD_PROJECT_EVENT, event, **_ACTIVITY)
+        return event.seq
+
+    def _publish(self) -> None:
+        workflow.upsert_search_attributes([
+            sa.PROJECT_ID.value_set(self._project.project_id),
+            sa.PROJECT_STAGE.value_set(self._project.stage.value),
+        ])
+        workflow.set_current_details(human_details(self._project))
+
+
+def _refusal(refused: Refused) -> ApplicationError:
+    return ApplicationError(refused.reason, type=FORBIDDEN if refused.forbidden else ILLEGAL_ACTION, non_retryable=True)
