@@ -17,7 +17,9 @@ from temporalio.client import Client
 from adapters.storage.db import Database
 from api import case_service, notification_service
 from api.deps import AppContext, TemporalGateway
-from api.routers import cases, health, notifications, technicians
+from api.routers import cases, field_team, health, notifications, technicians
+from api.routers import kpis
+from api.routers import projects
 from domain.calendar import WorkingCalendar
 from domain.policy import load_policy
 from settings import Settings, get_settings
@@ -81,6 +83,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(notifications.router, prefix="/api/v1")
     app.include_router(technicians.router, prefix="/api/v1")
+    app.include_router(field_team.router, prefix="/api/v1")
+    app.include_router(kpis.router, prefix="/api/v1")
+    app.include_router(projects.router, prefix="/api/v1")
     app.include_router(health.router, prefix="/api/v1")
     return app
 

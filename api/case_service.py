@@ -34,6 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.storage import cases as case_file
 from adapters.storage.tables import Case
 from api.deps import AppContext
+from api import project_service
 from api.schemas import CaseView, case_view, ui_link
 from domain import search_attributes as sa
 from domain.calendar import CalendarSpec, WorkingCalendar
@@ -48,8 +49,9 @@ from domain.case import (
 )
 from domain.clocks import plan_clocks
 from domain.models import CaseKind, Channel, Intake, Severity, received_at
-from domain.process import FINAL, STEPS, role_refusal
+from domain.process import FINAL, STEPS, TECHNICIAN, role_refusal
 from domain.steps import StepInput
+from settings import Caller
 from workflows.case import FORBIDDEN, ILLEGAL_ACTION, AfterSalesCase
 
 log = logging.getLogger("aftersales.api")
@@ -137,7 +139,7 @@ async def open_case(
             with ctx.db.session() as session:
                 case = case_file.open_case(
                     session,
-                    intake=intake,
+                    intake=_project_warranty(ctx, intake, now),
                     severity=severity,
                     received_at=received_at(intake, now),
                     now=now,
@@ -175,6 +177,19 @@ async def open_case(
     if not replayed:
         log.info("case %s opened (%s, %s)", case.case_no, case.kind, case.severity)
     return case_view(case, ui=_ui(ctx, case), state=_planned_state(ctx, case, start), live=False), replayed
+
+
+def _project_warranty(ctx: AppContext, intake: Intake, now) -> Intake:
+    """A case for a handed-over project is in warranty or not by the project's terms (its
+    handover date, the problem's category and area), whatever the desk guessed. Blocking."""
+    if intake.project_id is None:
+        return intake
+    day = received_at(intake, now).astimezone(ctx.settings.zone).date()
+    category = intake.problem_category.value if intake.problem_category else "other"
+    covered = project_service.case_warranty(ctx, intake.project_id, category, intake.area, day)
+    if covered is None:
+        return intake
+    return intake.model_copy(update={"under_warranty": "yes" if covered.in_warranty else "no"})
 
 
 def _ui(ctx: AppContext, case: Case) -> str:
@@ -239,16 +254,18 @@ class ActionPending(Exception):
     """The workflow accepted the action but is still writing it to the case file."""
 
 
-async def act(ctx: AppContext, case_no: str, action: str, payload: StepInput, role: str) -> CaseView:
-    """Send one action to the case; 403 for a role the stage model does not allow, 409 with
-    the reason when the case's stage or a guard refuses it."""
+async def act(ctx: AppContext, case_no: str, action: str, payload: StepInput, caller: Caller) -> CaseView:
+    """Send one action to the case; 403 for a role the stage model does not allow (or a
+    technician's action on a job not theirs), 409 with the reason when the case's stage or a
+    guard refuses it."""
     step = STEPS[action]
+    role = caller.role
     if reason := role_refusal(step, role):
         raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
     case, handle = await _handle(ctx, case_no)
-    request = ActionRequest(
-        action=action, by=payload.by or role, role=role, payload=payload.model_dump(mode="json", exclude={"by"})
-    )
+    # A technician acts as themselves: the stage model checks the job is theirs by this id.
+    by = caller.staff_id if role == TECHNICIAN else payload.by or caller.staff_id or role
+    request = ActionRequest(action=action, by=by, role=role, payload=payload.model_dump(mode="json", exclude={"by"}))
     try:
         # Accepted (or refused with its reason) at once; the result waits for the case file,
         # which may be down: then the desk hears "accepted" instead of waiting forever.

@@ -170,7 +170,7 @@ def case_warranty(ctx: AppContext, project_id: str, defect, area, on: date) -> w
     with ctx.db.session() as session:
         p = project_file.get_project(session, project_id)
     if p is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"no project {project_id}: check the project id")
+        raise HTTPException(422, f"no project {project_id}: check the project id")
     if p.handover_on is None:
         return None
     return warranty.status(ctx.policy.warranty, p.handover_on, defect, area, on)

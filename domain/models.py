@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from domain.warranty import Area
+
 
 class CaseKind(StrEnum):
     repair = "repair"  # 报修
@@ -121,6 +123,29 @@ Email = Annotated[str, Field(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+
 ProjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")]
 
 
+class ProblemCategory(StrEnum):
+    """What a problem is about: the trades of seed 002 and the furniture of seed 003. The
+    most-frequent-problems report groups by it (``domain.kpi``)."""
+
+    leak = "leak"  # 渗漏、防水
+    plumbing_electrical = "plumbing_electrical"  # 水电
+    carpentry = "carpentry"  # 木工
+    tiling_masonry = "tiling_masonry"  # 瓦工
+    painting = "painting"  # 油漆
+    doors_windows = "doors_windows"  # 门窗
+    furniture = "furniture"  # 家具（板式、实木、软体）
+    hardware = "hardware"  # 五金（合页、滑轨、螺丝）
+    appliance = "appliance"  # 电器
+    other = "other"
+
+
+# A model number as printed on the product: letters, digits and a few separators. Upper-cased,
+# so "bf-1200" and "BF-1200" count as one model in the problem report.
+ProductModel = Annotated[
+    str, Field(min_length=1, max_length=60, pattern=r"^\w[\w .\-/+#()]*$"), AfterValidator(str.upper)
+]
+
+
 class Intake(BaseModel):
     """What the desk records when a request arrives (DOMAIN.md §1.1)."""
 
@@ -147,6 +172,16 @@ class Intake(BaseModel):
     under_warranty: Literal["yes", "no", "unknown"] = "unknown"
     repaired_before: bool = False
     project_id: ProjectId | None = None
+    area: Area | None = Field(
+        default=None, description="Where in the home; with project_id and problem_category it decides the warranty term"
+    )
+    problem_category: ProblemCategory | None = Field(
+        default=None, description="What the problem is about, for the most-frequent-problems report"
+    )
+    product: str | None = Field(
+        default=None, min_length=1, max_length=100, description="The product concerned, e.g. 实木床架 or 卫生间防水"
+    )
+    product_model: ProductModel | None = Field(default=None, description="Its model, e.g. BF-1200 (needs product)")
     reported_at: AwareDatetime | None = Field(
         default=None,
         description="When the customer reported it, if earlier than now; the clocks start here.",
@@ -156,6 +191,12 @@ class Intake(BaseModel):
         description="A major complaint: a task group, a written solution within 24 h and the "
         "general manager's personal revisit (complaints only).",
     )
+
+    @model_validator(mode="after")
+    def _model_of_a_product(self) -> Intake:
+        if self.product_model and not self.product:
+            raise ValueError("product_model needs the product it is a model of")
+        return self
 
     @model_validator(mode="after")
     def _major_is_a_complaint(self) -> Intake:

@@ -38,9 +38,11 @@ def zone(rules: ProjectRules) -> timezone:
 
 
 def plan_warranty(
-    project: ProjectState, rules: ProjectRules, calendar: WorkingCalendar, greetings: list[GreetingDay]
+    project: ProjectState, rules: ProjectRules, calendar: WorkingCalendar, greetings: list[GreetingDay], now: datetime
 ) -> Warranty:
-    """Terms, revisits and greetings from the handover date (the ``hand_over`` step)."""
+    """Terms, revisits and greetings from the handover date (the ``hand_over`` step). A
+    handover recorded late (an older project entered now) greets no holiday already past;
+    its revisit windows already closed are marked missed at once."""
     handover = project.handover.handover_on
     until = warranty_until(rules.warranty, handover)
     local = zone(rules)
@@ -52,7 +54,7 @@ def plan_warranty(
         revisits=project_revisits(rules.project.revisits, calendar, handover),
         greetings=[
             GreetingDay(holiday=g.holiday, on=g.on, at=datetime.combine(g.on, GREETING_AT, local))
-            for g in greetings if handover < g.on <= until
+            for g in greetings if handover < g.on <= until and datetime.combine(g.on, GREETING_AT, local) > now
         ],
     )
 

@@ -18,8 +18,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # What went wrong, in the desk's words (DOMAIN.md §3, seed 002's trades).
+# The same words as the intake's ``problem_category`` (domain.models.ProblemCategory).
 DefectCategory = Literal[
-    "leak", "plumbing_electrical", "tiling_masonry", "carpentry", "painting", "doors_windows", "cabinet", "other"
+    "leak", "plumbing_electrical", "carpentry", "tiling_masonry", "painting", "doors_windows", "furniture",
+    "hardware", "appliance", "other",
 ]
 # Where in the home.
 Area = Literal["kitchen", "bathroom", "outer_wall", "balcony", "living_room", "bedroom", "whole_home", "other"]

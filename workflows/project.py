@@ -145,7 +145,9 @@ class ProjectLifecycle:
         planned = WarrantyCalendar.model_validate(
             await workflow.execute_activity(WARRANTY_CALENDAR, request, **_ACTIVITY)
         )
-        project.warranty = plan_warranty(project, self._rules, WorkingCalendar(planned.calendar), planned.greetings)
+        project.warranty = plan_warranty(
+            project, self._rules, WorkingCalendar(planned.calendar), planned.greetings, workflow.now()
+        )
         self._changes += 1
         self._publish()
         w = project.warranty

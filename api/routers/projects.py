@@ -1,0 +1,166 @@
+"""/api/v1/projects, /leads and /revisits: renovation projects, their warranty, the revisits
+due and the sales leads they produce."""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from adapters.archive import warranty_card
+from adapters.storage import projects as project_file
+from api import project_service
+from api.deps import Context, DeskRole, caller_role
+from api.project_schemas import (
+    LeadList,
+    LeadOut,
+    ProjectIntake,
+    ProjectList,
+    ProjectSummary,
+    ProjectView,
+    RevisitDue,
+    WarrantyView,
+    card_data,
+)
+from domain import warranty
+from domain.project import ProjectStage
+from domain.project_process import STEPS, ProjectStep
+from domain.revisit import SecondaryNeed
+
+router = APIRouter(tags=["projects"])
+
+
+@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectView)
+async def open_project(
+    intake: ProjectIntake, ctx: Context, role: DeskRole, response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> ProjectView:
+    """A new project at its first consultation; its workflow starts in ``consultation``. The
+    same ``Idempotency-Key`` returns the same project (200)."""
+    project, replayed = await project_service.open_project(ctx, intake, idempotency_key)
+    if replayed:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    return project
+
+
+@router.get("/projects", response_model=ProjectList)
+async def list_projects(
+    ctx: Context, role: DeskRole, stage: ProjectStage | None = None,
+    package: Literal["half", "full", "whole_house"] | None = None,
+    staff: Annotated[str | None, Query(max_length=100, description="designer or project manager")] = None,
+    breached: bool | None = None,
+    under_warranty_on: Annotated[date | None, Query(description="handed over and still under warranty that day")] = None,
+    text: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ProjectList:
+    f = project_file.ProjectFilter(stage=stage.value if stage else None, package=package, staff=staff,
+                                   breached=breached, warranty_on=under_warranty_on, text=text)
+
+    def read() -> ProjectList:
+        with ctx.db.session() as session:
+            rows, total = project_file.list_projects(session, f, page=page, page_size=page_size)
+            return ProjectList(items=[ProjectSummary.from_row(r) for r in rows], total=total, page=page, page_size=page_size)
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectView)
+async def get_project(project_id: str, ctx: Context, role: DeskRole) -> ProjectView:
+    """The live project from its workflow (the project file's copy when Temporal cannot answer)."""
+    return await project_service.view(ctx, project_id)
+
+
+async def _warranty_state(ctx, project_id: str):
+    p = await project_service.load(ctx, project_id)
+    state, _ = await project_service.state(ctx, p)
+    if state.warranty is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"project {project_id} is not handed over yet (stage {state.stage.value})")
+    return p, state
+
+
+@router.get("/projects/{project_id}/warranty", response_model=WarrantyView)
+async def get_warranty(
+    project_id: str, ctx: Context, role: DeskRole,
+    on: Annotated[date | None, Query(description="the day to judge; today by default")] = None,
+    defect: warranty.DefectCategory | None = None, area: warranty.Area | None = None,
+) -> WarrantyView:
+    """Every term with its end date; with ``defect`` (and ``area``), whether that defect is covered."""
+    _, state = await _warranty_state(ctx, project_id)
+    w = state.warranty
+    day = on or (await ctx.clock()).astimezone(ctx.settings.zone).date()
+    covered = None
+    if defect is not None:
+        covered = warranty.status(ctx.policy.warranty, w.handover_on, defect, area, day)
+    return WarrantyView(project_id=project_id, handover_on=w.handover_on, warranty_until=w.until, terms=w.terms, on=day,
+                        in_warranty=[t.term for t in w.terms if t.starts_on <= day <= t.ends_on], defect=covered)
+
+
+@router.get("/projects/{project_id}/warranty-card.html", response_class=HTMLResponse)
+async def get_warranty_card(project_id: str, ctx: Context, role: DeskRole) -> HTMLResponse:
+    """The warranty card (保修卡): the terms and their end dates, printable."""
+    p, state = await _warranty_state(ctx, project_id)
+    today = (await ctx.clock()).astimezone(ctx.settings.zone).date()
+    html = warranty_card.render(card_data(p, state), company=ctx.settings.company_name,
+                                company_phone=ctx.settings.company_phone, today=today)
+    return HTMLResponse(html)
+
+
+def _step_route(step: ProjectStep) -> None:
+    """``POST /projects/{project_id}/<step>`` for one step of the project's stage model."""
+    # No "from __future__ import annotations" here: FastAPI reads the body model from the
+    # annotation, which must be the real class.
+    caller = Depends(caller_role)
+
+    async def endpoint(project_id: str, body: step.payload, ctx: Context, role: str = caller) -> ProjectView:  # type: ignore[valid-type]
+        return await project_service.act(ctx, project_id, step.name, body, role)
+
+    endpoint.__name__ = f"project_{step.name}"
+    router.add_api_route(
+        f"/projects/{{project_id}}/{step.path}", endpoint, methods=["POST"], response_model=ProjectView,
+        summary=step.summary,
+        description=f"Stages: {', '.join(sorted(s.value for s in step.sources))}. Roles: {', '.join(sorted(step.roles))}.",
+        responses={403: {"description": "the caller's role may not take this step"},
+                   409: {"description": "illegal in the project's stage, or a condition is not met; the reason is in detail"}},
+    )
+
+
+for _step in STEPS.values():
+    _step_route(_step)
+
+
+@router.get("/revisits", response_model=list[RevisitDue])
+async def revisits_due(
+    ctx: Context, role: DeskRole,
+    due: Annotated[str, Query(description="'today' or a date (YYYY-MM-DD)")] = "today",
+) -> list[RevisitDue]:
+    """Project revisits to make that day: due by then, not recorded, their window still open."""
+    if due == "today":
+        day = (await ctx.clock()).astimezone(ctx.settings.zone).date()
+    else:
+        try:
+            day = date.fromisoformat(due)
+        except ValueError:
+            raise HTTPException(422, "due must be 'today' or a date YYYY-MM-DD") from None
+
+    def read() -> list[RevisitDue]:
+        with ctx.db.session() as session:
+            return [RevisitDue.from_rows(t, p) for t, p in project_file.due_revisits(session, day)]
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/leads", response_model=LeadList)
+async def list_leads(
+    ctx: Context, role: DeskRole, need: SecondaryNeed | None = None,
+    page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> LeadList:
+    """Secondary needs heard at revisits, for sales, newest first, each with its source revisit."""
+
+    def read() -> LeadList:
+        with ctx.db.session() as session:
+            rows, total = project_file.leads(session, need, page, page_size)
+            return LeadList(items=[LeadOut.from_row(r) for r in rows], total=total, page=page, page_size=page_size)
+
+    return await run_in_threadpool(read)
