@@ -5,6 +5,10 @@ Sets, each run on the time-skipping server against a fresh test database:
 - ``cases``: one case that breaches, escalates and is then worked to its close, one escalated
   by a supervisor, and a paid repair whose resolution clock is paused and resumed and whose
   severity is raised (recorded before messages were delivered: they guard that patch).
+- ``projects``: one renovation project, a history per workflow run (each stage, each
+  warranty year: it continues as new at every boundary), through a late progress report, two
+  defects (one rectified late), the handover, revisits, greetings and the warranty's end
+  (``tests/record_projects.py``).
 - ``deliveries``: an on-site repair worked to its revisit with its messages delivered (the
   case, one message sent by SMS to a provider on loopback, one that ends a dead letter).
 
@@ -25,7 +29,9 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 async def main(sets: list[str]) -> None:
     import conftest
 
-    recorders = {"cases": record, "deliveries": record_deliveries}
+    from record_projects import record_projects
+
+    recorders = {"cases": record, "deliveries": record_deliveries, "projects": record_projects}
     unknown = set(sets) - set(recorders)
     if not sets or unknown:
         given = ", ".join(sorted(unknown)) or "none given"

@@ -57,7 +57,8 @@ async def test_a_project_from_consultation_to_the_end_of_a_five_year_warranty(en
         assert live.stage == ProjectStage.warranty
         assert [r.status for r in live.design_rounds] == ["rejected", "confirmed"]
         assert live.late_progress_reports == 1 and live.needs.style == "modern"
-        assert (await handle.describe()).run_id != handle.first_execution_run_id
+        latest = await handle.fetch_history()  # the current run's: it began continued from another
+        assert latest.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
 
         policy = load_policy("policies/default.toml")
         calendar = WorkingCalendar.for_zone(policy.working_time, SHANGHAI, datetime.combine(handover, datetime.min.time(), SHANGHAI), years=3)
