@@ -9,8 +9,18 @@ QUEUE_NOTIFICATION = "queue_notification"
 ARCHIVE_CASE = "archive_case"
 DELIVER_NOTIFICATION = "deliver_notification"
 DEAD_LETTER_NOTIFICATION = "dead_letter_notification"
+COMPILE_WEEKLY_REPORT = "compile_weekly_report"
+QUEUE_WEEKLY_REPORT = "queue_weekly_report"
 
 # Failure types of deliver_notification that no retry on the same channel can mend: the peer
 # refused the message, or the outbox row is gone.
 REFUSED = "PermanentFailure"
 NOT_IN_OUTBOX = "NotFound"
+
+# The field team: hold a technician's time for a work order (refused with NOT_BOOKABLE when
+# another work order holds it or the technician is not assignable), free what a work order
+# no longer needs, and review a technician's complaint rate.
+BOOK_TECHNICIAN = "book_technician"
+TRIM_BOOKING = "trim_booking"
+REVIEW_TECHNICIAN = "review_technician"
+NOT_BOOKABLE = "NotBookable"

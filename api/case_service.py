@@ -308,6 +308,10 @@ async def open_revisit_problem(ctx: AppContext, case: Case, problem: str) -> Cas
         under_warranty=case.under_warranty,
         repaired_before=True,
         project_id=case.project_id,
+        # the same product, most likely: the problem report counts it again
+        problem_category=case.problem_category,
+        product=case.product,
+        product_model=case.product_model,
     )
     try:
         child, _ = await open_case(ctx, intake, f"revisit-problem:{case.case_no}", related_case_no=case.case_no)

@@ -110,7 +110,7 @@ async def retry(ctx: AppContext, notification_id: int, by: str) -> NotificationO
                 raise HTTPException(status.HTTP_409_CONFLICT, detail)
             outbox.reroute(session, _outbox(ctx), row)
             delivery.reopen(session, notification_id, by)
-            case_no = session.get(Case, row.case_id).case_no
+            case_no = session.get(Case, row.case_id).case_no if row.case_id is not None else None
             return notification_out(row, case_no), [step["channel"] for step in row.route]
 
     out, channels = await run_in_threadpool(requeue)
@@ -119,7 +119,7 @@ async def retry(ctx: AppContext, notification_id: int, by: str) -> NotificationO
         not_before=datetime.now(UTC),
         channels=channels,
         retry=ctx.policy.notify.retry,
-        summary=f"{out.template} to {out.recipient} · {out.case_no} · retried by {by}",
+        summary=f"{out.template} to {out.recipient} · {out.case_no or 'no case'} · retried by {by}",
     )
     try:
         client = await ctx.temporal.client()

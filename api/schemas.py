@@ -121,6 +121,9 @@ class CaseView(CaseSummary):
     under_warranty: str
     repaired_before: bool
     project_id: str | None
+    problem_category: str | None = None
+    product: str | None = None
+    product_model: str | None = None
     related_case_no: str | None = Field(description="the case this one was opened from")
     linked_cases: list[str] = Field(description="cases opened from this one's revisit")
     owner: str | None
@@ -198,6 +201,9 @@ def case_view(case: Case, *, ui: str, state: CaseState, live: bool, linked: list
         under_warranty=case.under_warranty,
         repaired_before=case.repaired_before,
         project_id=case.project_id,
+        problem_category=case.problem_category,
+        product=case.product,
+        product_model=case.product_model,
         related_case_no=case.related_case_no,
         linked_cases=list(linked),
         next_actions=next_actions(state),
@@ -219,7 +225,7 @@ class NotificationOut(BaseModel):
     """One message of the outbox and how its delivery went."""
 
     id: int
-    case_no: str
+    case_no: str | None  # None for a message about no single case (the weekly report)
     template: str
     recipient: str = Field(description="customer, or the staff role it is for")
     locale: str
@@ -238,7 +244,7 @@ class NotificationOut(BaseModel):
     retried_by: str | None
 
 
-def notification_out(row, case_no: str) -> NotificationOut:
+def notification_out(row, case_no: str | None) -> NotificationOut:
     return NotificationOut(
         id=row.id, case_no=case_no, template=row.template, recipient=row.recipient, locale=row.locale,
         status=row.status, channel=row.channel, route=[step["channel"] for step in row.route], subject=row.subject,

@@ -68,7 +68,7 @@ def configured_channels(settings: Settings) -> dict[str, Channel]:
 
 
 def _message(session: Session, row: Notification, address: str) -> Message:
-    case = session.get(Case, row.case_id)
+    case = session.get(Case, row.case_id) if row.case_id is not None else None  # None: the weekly report
     return Message(
         key=row.key,
         address=address,

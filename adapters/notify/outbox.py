@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adapters.notify.templates import Renderer
+from adapters.notify.templates import Rendered, Renderer
 from adapters.storage.db import insert
 from adapters.storage.tables import Case, Notification, SlaClock
 from domain.calendar import WorkingCalendar
@@ -33,7 +33,7 @@ class Outbox:
     channels: frozenset[str]
     staff_email: dict[str, str]
 
-    def addresses(self, case: Case, recipient: str) -> dict[str, str | None]:
+    def addresses(self, case: Case | None, recipient: str) -> dict[str, str | None]:
         """Each configured channel → the address it would use for this recipient."""
         if recipient == "customer":
             mine = {"sms": case.customer.phone, "email": case.customer.email}
@@ -82,25 +82,42 @@ def queue(session: Session, outbox: Outbox, request: NotificationRequest, now: d
     at = request.at or now
     emergency = case.severity == "emergency"
     not_before = release_at(outbox.policy, outbox.calendar, recipient, at, emergency=emergency, breach=kind.breach)
+    values = dict(case_id=case.id, template=request.template, recipient=request.recipient, locale=locale, urgent=emergency)
+    return _insert(session, request.key, values, text, channels, addresses, now, not_before)
+
+
+def queue_staff_message(
+    session: Session, outbox: Outbox, *, key: str, template: str, role: str, text: Rendered, at: datetime, now: datetime
+) -> QueuedNotification:
+    """Queue a message about no single case (the weekly report), rendered by the caller, to a
+    staff role: routed, held to working hours and keyed like every other message."""
+    existing = session.scalars(select(Notification).where(Notification.key == key)).one_or_none()
+    if existing is not None:
+        return _queued(existing, new=False)
+    recipient = Recipient(role, None)
+    addresses = outbox.addresses(None, role)
+    channels = route(outbox.policy, recipient, addresses)
+    not_before = release_at(outbox.policy, outbox.calendar, recipient, at, emergency=False, breach=False)
+    values = dict(case_id=None, template=template, recipient=role, locale=outbox.policy.staff_locale, urgent=False)
+    return _insert(session, key, values, text, channels, addresses, now, not_before)
+
+
+def _insert(session, key, values, text: Rendered, channels, addresses, now, not_before) -> QueuedNotification:
     stmt = insert(session, Notification).values(
-        key=request.key,
-        case_id=case.id,
-        template=request.template,
-        recipient=request.recipient,
-        locale=locale,
+        key=key,
+        **values,
         route=[{"channel": c, "address": addresses[c] or ""} for c in channels],
         channel=channels[0] if channels else "none",
         address=(addresses[channels[0]] or "") if channels else "",
         subject=text.subject,
         short_text=text.short,
         body=text.long,
-        urgent=emergency,
         status="queued",
         created_at=now,
         not_before=not_before,
     )
     new = session.execute(stmt.on_conflict_do_nothing(index_elements=["key"])).rowcount == 1
-    row = session.scalars(select(Notification).where(Notification.key == request.key)).one()
+    row = session.scalars(select(Notification).where(Notification.key == key)).one()
     return _queued(row, new=new)
 
 
@@ -118,11 +135,12 @@ def for_case(session: Session, case_id: int) -> list[Notification]:
 
 
 def with_status(session: Session, status: str, *, limit: int, offset: int) -> tuple[list[tuple[Notification, str]], int]:
-    """Messages in one status, newest first, each with its case number; and how many in all."""
+    """Messages in one status, newest first, each with its case number (None for a message
+    about no case, e.g. the weekly report); and how many in all."""
     total = session.scalar(select(func.count()).select_from(Notification).where(Notification.status == status))
     rows = session.execute(
         select(Notification, Case.case_no)
-        .join(Case, Case.id == Notification.case_id)
+        .outerjoin(Case, Case.id == Notification.case_id)
         .where(Notification.status == status)
         .order_by(Notification.id.desc())
         .limit(limit)
@@ -147,7 +165,7 @@ def stranded(session: Session, due_before: datetime, limit: int = 100) -> list[N
 def reroute(session: Session, outbox: Outbox, row: Notification) -> None:
     """Recompute a message's route with today's channels and addresses (a retried dead letter
     may have failed for want of a channel that is configured now)."""
-    case = session.get(Case, row.case_id)
+    case = session.get(Case, row.case_id) if row.case_id is not None else None
     recipient = Recipient(row.recipient, case.customer.preferred_channel if row.recipient == "customer" else None)
     addresses = outbox.addresses(case, row.recipient)
     channels = route(outbox.policy, recipient, addresses)

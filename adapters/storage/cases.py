@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -20,6 +21,9 @@ from adapters.storage.tables import (
 )
 from domain.case import CaseEvent, EscalationRecord
 from domain.models import Intake, Severity
+
+
+Projection = Callable[[Session, Case, CaseEvent], None]
 
 
 def _next_case_no(session: Session, prefix: str, received: datetime, zone: ZoneInfo) -> str:
@@ -73,6 +77,9 @@ def open_case(
         under_warranty=intake.under_warranty,
         repaired_before=intake.repaired_before,
         project_id=intake.project_id,
+        problem_category=intake.problem_category.value if intake.problem_category else None,
+        product=intake.product,
+        product_model=intake.product_model,
         major=intake.major,
         related_case_no=related_case_no,
         received_at=received_at,
@@ -98,12 +105,13 @@ def find_by_idempotency_key(session: Session, key: str) -> Case | None:
     return session.scalars(select(Case).where(Case.idempotency_key == key)).one_or_none()
 
 
-def record_event(session: Session, event: CaseEvent) -> bool:
+def record_event(session: Session, event: CaseEvent, also_project: Projection | None = None) -> bool:
     """Write one case event and bring the case's projection up to it.
 
     Idempotent: a retried activity finds its (case, seq) row and writes nothing. Events that
     arrive out of order never move the projection backwards (guarded by ``last_seq``).
-    Returns False when the event was already recorded.
+    ``also_project`` brings other records up to the newest event in the same transaction
+    (the field team's work orders). Returns False when the event was already recorded.
     """
     case = session.scalars(select(Case).where(Case.case_no == event.case_no).with_for_update(of=Case)).one_or_none()
     if case is None:
@@ -132,6 +140,8 @@ def record_event(session: Session, event: CaseEvent) -> bool:
         )
     if event.seq > case.last_seq:
         _project(session, case, event)
+        if also_project is not None:
+            also_project(session, case, event)
     return True
 
 

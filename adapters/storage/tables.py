@@ -65,6 +65,10 @@ class Case(Base):
     under_warranty: Mapped[str] = mapped_column(String(10))
     repaired_before: Mapped[bool] = mapped_column(Boolean)
     project_id: Mapped[str | None] = mapped_column(String(40))
+    # What the problem is about (intake, optional): the most-frequent-problems report groups by it.
+    problem_category: Mapped[str | None] = mapped_column(String(30), index=True)
+    product: Mapped[str | None] = mapped_column(String(100))
+    product_model: Mapped[str | None] = mapped_column(String(60))
     major: Mapped[bool] = mapped_column(Boolean, default=False)  # a major complaint from intake
     # The case this one was opened from (a problem found at a revisit).
     related_case_no: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -158,7 +162,8 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # None for a message about no single case (the weekly report to the managers).
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     template: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(40))  # customer or a staff role
     locale: Mapped[str] = mapped_column(String(10), default="zh-CN", server_default="zh-CN")
@@ -179,6 +184,23 @@ class Notification(Base):
     provider_response: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retried_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class ReportRow(Base):
+    """A report as it was compiled and sent: its data, and the page managers read. One per
+    kind and period (``key``), so a retried or repeated run never makes a second."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)  # weekly:2026-11-23
+    kind: Mapped[str] = mapped_column(String(20))  # weekly
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    title: Mapped[str] = mapped_column(String(200))
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class TechnicianRow(Base):
@@ -211,6 +233,9 @@ class TechnicianStatusChange(Base):
     reason: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # What caused an automatic change ("complaint:<case>", "card:<id>"), so that a retried
+    # activity or request finds it instead of writing it twice.
+    source: Mapped[str | None] = mapped_column(String(100), unique=True)
 
 
 class BookingSlot(Base):
@@ -225,3 +250,69 @@ class BookingSlot(Base):
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())
     window_end: Mapped[datetime] = mapped_column(UTCDateTime())
     booked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WorkOrderRow(Base):
+    """A work order (派工单) as the case's workflow last recorded it: the technician's day,
+    the jobs they completed (the complaint rate's denominator), the quality sampling's source."""
+
+    __tablename__ = "work_orders"
+    __table_args__ = (UniqueConstraint("case_id", "number", name="uq_work_orders_case_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    work_order: Mapped[str] = mapped_column(String(60), unique=True)  # <case number>/<visit number>
+    number: Mapped[int] = mapped_column(Integer)
+    technician_id: Mapped[str] = mapped_column(String(100), index=True)
+    task: Mapped[str] = mapped_column(Text)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(20))  # accepted | rejected
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ComplaintAttribution(Base):
+    """A complaint attributed to a technician by its solution: the complaint rate's numerator."""
+
+    __tablename__ = "complaint_attributions"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    technician_id: Mapped[str] = mapped_column(String(100), index=True)
+    attributed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class TechnicianCard(Base):
+    """A yellow card (a minor fault) or a red card (a major one) given by a supervisor."""
+
+    __tablename__ = "technician_cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    technician_id: Mapped[str] = mapped_column(ForeignKey("technicians.id", ondelete="CASCADE"), index=True)
+    color: Mapped[str] = mapped_column(String(10))  # yellow | red
+    reason: Mapped[str] = mapped_column(Text)
+    work_order: Mapped[str | None] = mapped_column(String(60))
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A card given by a failed quality check carries the check's work order: at most one.
+    source: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
+class QualityCheck(Base):
+    """A completed work order drawn into the supervisors' quality-check queue, and its result."""
+
+    __tablename__ = "quality_checks"
+
+    work_order: Mapped[str] = mapped_column(String(60), primary_key=True)  # drawn at most once
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    technician_id: Mapped[str] = mapped_column(String(100), index=True)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | passed | failed
+    method: Mapped[str | None] = mapped_column(String(10))  # phone | on_site
+    notes: Mapped[str | None] = mapped_column(Text)
+    checked_by: Mapped[str | None] = mapped_column(String(100))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("technician_cards.id"))
