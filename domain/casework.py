@@ -25,7 +25,7 @@ from domain.clocks import (
     resume,
     timed_clock,
 )
-from domain.guards import GUARDS, money, pending_amendment
+from domain.guards import GUARDS, money, not_assigned, pending_amendment
 from domain.models import SLA_CLOCKS, CaseKind, ClockName, Stage
 from domain.policy import EscalationChain
 from domain.process import STEPS, Step, refusal, reopen_stage, role_refusal
@@ -41,6 +41,7 @@ from domain.records import (
     Survey,
     WorkOrder,
 )
+from domain.revisit import low_score, repair_revisit_due
 from domain.rules import Rules
 
 S = Stage
@@ -83,7 +84,7 @@ def check(case: CaseState, request: ActionRequest, rules: Rules, now: datetime) 
     step = STEPS.get(request.action)
     if step is None:
         raise Refused(f"unknown action '{request.action}'")
-    if reason := role_refusal(step, request.role):
+    if reason := role_refusal(step, request.role) or not_assigned(case, request):
         raise Refused(reason, forbidden=True)
     if reason := refusal(step, case.kind, case.stage):
         raise Refused(reason)
@@ -218,6 +219,11 @@ def _confirm_visit(case, p, rules, now, by):
     _meet(case, ClockName.reconfirm, now)
 
 
+def _start_work(case, p, rules, now, by):
+    case.current_order().started_at = now
+    _meet(case, ClockName.reconfirm, now)  # on site: the visit happened, confirmed or not
+
+
 def _reschedule(case, p: st.Reschedule, rules, now, by):
     order = case.current_order()
     order.reschedules.append({"from": order.window_start.isoformat(), "to": p.window_start.isoformat(), "reason": p.reason, "at": now.isoformat()})
@@ -254,10 +260,8 @@ def _accept_work(case, p: st.AcceptWork, rules, now, by):
     case.acceptance = Acceptance(signed_by=p.signed_by, signed_at=p.signed_at, recorded_at=now, remote=remote, note=p.note)
     _meet(case, ClockName.resolution, now)
     # The revisit task falls due on the first working moment of the window, at the latest
-    # at its end.
-    window_end = now + timedelta(seconds=rules.seconds("revisit_within"))
-    due = rules.calendar.add(now + timedelta(seconds=rules.seconds("revisit_after")), 0)
-    due = min(due, window_end)
+    # at its end (the one revisit rule for cases and projects: domain.revisit).
+    due, window_end = repair_revisit_due(rules.calendar, now, rules.seconds("revisit_after"), rules.seconds("revisit_within"))
     case.revisit = Revisit(due_at=due, window_end=window_end)
     _put_clock(case, timed_clock(ClockName.revisit, _REVISIT, now, window_end, limit=rules.policy.process.revisit_within, due_at=due))
     case.stage = S.awaiting_settlement if case.amount_due > 0 else S.awaiting_revisit
@@ -281,7 +285,7 @@ def _settle(case, p: st.Settle, rules, now, by):
 def _record_revisit(case, p: st.RecordRevisit, rules, now, by):
     process = rules.policy.process
     revisit = case.revisit
-    low = p.satisfaction in process.low_overall or min(p.attitude, p.professionalism, p.timeliness) <= process.low_core_at_most
+    low = low_score(p.satisfaction, [p.attitude, p.professionalism, p.timeliness], process.low_overall, process.low_core_at_most)
     revisit.method, revisit.satisfaction, revisit.recorded_at, revisit.low_score = p.method, p.satisfaction, now, low
     revisit.attitude, revisit.professionalism, revisit.timeliness = p.attitude, p.professionalism, p.timeliness
     revisit.problem_found, revisit.problem, revisit.comments = p.problem_found, p.problem, p.comments
@@ -428,7 +432,7 @@ def _reopen(case, p: st.Reopen, rules, now, by):
 _EFFECTS: dict[str, Effect] = {
     "respond": _respond, "solve_remotely": _solve_remotely, "book_survey": _book_survey,
     "record_survey": _record_survey, "propose_plan": _propose_plan, "confirm_plan": _confirm_plan,
-    "reject_plan": _reject_plan, "dispatch": _dispatch, "confirm_visit": _confirm_visit,
+    "reject_plan": _reject_plan, "dispatch": _dispatch, "confirm_visit": _confirm_visit, "start_work": _start_work,
     "reschedule": _reschedule, "amend_plan": _amend_plan, "confirm_amendment": _confirm_amendment,
     "complete_work": _complete_work, "accept_work": _accept_work, "reject_work": _reject_work,
     "settle": _settle, "record_revisit": _record_revisit, "follow_up": _follow_up,

@@ -14,19 +14,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from domain.steps import Note
+from domain.steps import Note, Satisfaction, Score  # the case's words: one scale for both
 from domain.warranty import add_months
 
 if TYPE_CHECKING:
     from domain.calendar import WorkingCalendar
 
-Satisfaction = Literal["very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"]
 Method = Literal["phone", "sms", "on_site"]  # on site: important customers, by appointment
-Score = Annotated[int, Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")]
 Trade = Literal["plumbing_electrical", "carpentry", "tiling_masonry", "painting"]
 TRADES: tuple[str, ...] = ("plumbing_electrical", "tiling_masonry", "carpentry", "painting")
 TradeIssue = Literal["leak", "uneven_wall_or_floor", "poor_door_window_seal", "cracks", "other"]
