@@ -56,7 +56,7 @@ def build_worker(client: Client, settings: Settings, db: Database, executor: Thr
         client,
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=case_file.all() + notifications.all() + field.all() + ProjectFileActivities(db).all()
+        activities=case_file.all() + notifications.all() + field.all() + ProjectFileActivities(db, settings.company_name, settings.company_phone).all()
         + ReportActivities(notifications).all(),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,

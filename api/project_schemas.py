@@ -130,10 +130,3 @@ def project_view(p: Project, state: ProjectState, *, ui_url: str, namespace: str
     return ProjectView(**summary, workflow_id=workflow_id(p.project_id), temporal_ui=ui, live=live,
                        phone=p.customer.phone, house_type=p.house_type, state=state,
                        next_actions=[n for n, s in STEPS.items() if refusal(s, state.stage) is None])
-
-
-def card_data(p: Project, state: ProjectState) -> dict[str, Any]:
-    w = state.warranty
-    return {"project_id": p.project_id, "package": p.package, "customer_name": p.customer.name, "address": p.address,
-            "handover_on": w.handover_on, "project_manager": state.project_manager,
-            "terms": [t.model_dump() for t in w.terms], "documents": state.handover.documents if state.handover else []}

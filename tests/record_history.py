@@ -29,9 +29,10 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 async def main(sets: list[str]) -> None:
     import conftest
 
-    from record_projects import record_projects
+    from record_projects import record_card_issued, record_projects
 
-    recorders = {"cases": record, "deliveries": record_deliveries, "projects": record_projects}
+    recorders = {"cases": record, "deliveries": record_deliveries, "projects": record_projects,
+                 "projects-card": record_card_issued}
     unknown = set(sets) - set(recorders)
     if not sets or unknown:
         given = ", ".join(sorted(unknown)) or "none given"

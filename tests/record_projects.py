@@ -2,7 +2,9 @@
 
 ``ProjectLifecycle`` continues as new at every stage boundary and every warranty year, so a
 running project in production is one of these runs: each is saved as
-``histories/project-<n>-<stage>.json`` and replayed by ``test_replay.py``.
+``histories/project-<n>-<stage>.json`` and replayed by ``test_replay.py``. Those were
+recorded before the warranty card was issued at the handover; ``projects-card`` records the
+delivery run after that change.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 
-async def record_projects(url: str) -> None:
+async def record_projects(url: str, prefix: str = "project", stages: set[str] | None = None) -> None:
     import conftest
     from project_desk import build_everything, later, open_project, state, step, to_construction
     from record_history import save
@@ -62,8 +64,15 @@ async def record_projects(url: str) -> None:
                 runs.insert(0, history)
                 run_id = history.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
             for n, history in enumerate(runs, start=1):
-                save(f"project-{n}-{_stage(history)}", history)
+                if stages is None or _stage(history) in stages:
+                    save(f"{prefix}-{n}-{_stage(history)}", history)
     await env.shutdown()
+
+
+async def record_card_issued(url: str) -> None:
+    """The delivery run once the warranty card is issued at the handover (the patch
+    ``issue-warranty-card-at-handover``); the ``projects`` set holds the runs from before it."""
+    await record_projects(url, prefix="project-card", stages={"delivery"})
 
 
 def _stage(history) -> str:

@@ -10,6 +10,8 @@ from conftest import DEFAULT_POLICY, eventually
 from desk import ROLE_TOKENS, desk
 from project_desk import TRADES
 
+from adapters.storage import projects as project_file
+
 AGENT, SUP, TECH = ROLE_TOKENS["agent"], ROLE_TOKENS["supervisor"], ROLE_TOKENS["technician"]
 INTAKE = {"customer_name": "李先生", "phone": "13912345678", "address": "上海市徐汇区漕溪北路200号3号楼801",
           "house_type": "三室两厅", "package": "full", "channel": "store"}
@@ -69,6 +71,8 @@ async def test_a_leak_is_covered_three_years_on_and_a_cabinet_door_is_not(env, p
                                  phone="13912345679", description="橱柜门开裂")
         assert door_case["under_warranty"] == "no"
 
+        with d.ctx.db.session() as session:  # issued at the handover, kept as issued
+            assert project_file.get_project(session, pid).warranty_card_issued_at is not None
         card = await d.http.get(f"/projects/{pid}/warranty-card.html", headers=AGENT)
         assert card.status_code == 200 and card.headers["content-type"].startswith("text/html")
         assert leak["defect"]["ends_on"] in card.text and "李先生" in card.text and handover.isoformat() in card.text

@@ -18,7 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.project_contracts import RECORD_PROJECT_EVENT, WARRANTY_CALENDAR
+    from activities.project_contracts import ISSUE_WARRANTY_CARD, RECORD_PROJECT_EVENT, WARRANTY_CALENDAR
     from domain import search_attributes as sa
     from domain.calendar import WorkingCalendar
     from domain.case import ActionRequest
@@ -45,6 +45,8 @@ _ACTIVITY = dict(
 ILLEGAL_ACTION = "IllegalAction"
 FORBIDDEN = "Forbidden"
 _YEAR = 365  # days: a warranty year, for starting a fresh run each year
+# Projects handed over before the card was issued at the handover replay without issuing it.
+WARRANTY_CARD_PATCH = "issue-warranty-card-at-handover"
 
 
 @workflow.defn
@@ -156,6 +158,9 @@ class ProjectLifecycle:
             "revisits": {r.kind.value: r.due_at.date().isoformat() for r in w.revisits},
             "greetings": len(w.greetings),
         })
+        if workflow.patched(WARRANTY_CARD_PATCH):
+            await workflow.execute_activity(ISSUE_WARRANTY_CARD, project.project_id, **_ACTIVITY)
+            await self._record("warranty_card_issued", "system", {})
 
     async def _continue_as_new(self, start: ProjectStart) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -21,6 +21,14 @@ _ENV = Environment(
 )
 
 
+def card_data(project: Any, state: Any) -> dict[str, Any]:
+    """The card's fields from the project file's row and the project's state after handover."""
+    w = state.warranty
+    return {"project_id": project.project_id, "package": project.package, "customer_name": project.customer.name,
+            "address": project.address, "handover_on": w.handover_on, "project_manager": state.project_manager,
+            "terms": [t.model_dump() for t in w.terms], "documents": state.handover.documents if state.handover else []}
+
+
 def render(card: dict[str, Any], *, company: str, company_phone: str | None, today: date) -> str:
     return _ENV.get_template("warranty_card.html.j2").render(
         card=card, company=company, company_phone=company_phone, today=today

@@ -38,6 +38,9 @@ class Project(Base):
     breached: Mapped[bool] = mapped_column(default=False)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # The warranty card as issued at the handover (the same page years later).
+    warranty_card_html: Mapped[str | None] = mapped_column(Text)
+    warranty_card_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     customer: Mapped[Customer] = relationship(lazy="joined")

@@ -82,6 +82,17 @@ def record_event(session: Session, event: ProjectEvent) -> bool:
     return True
 
 
+def issue_warranty_card(session: Session, project_id: str, render, now: datetime) -> bool:
+    """Store the card once: a retried activity finds it issued and keeps the first."""
+    project = session.scalars(select(Project).where(Project.project_id == project_id).with_for_update(of=Project)).one_or_none()
+    if project is None:
+        raise LookupError(f"project {project_id} is not in the project file")
+    if project.warranty_card_html is not None:
+        return False
+    project.warranty_card_html, project.warranty_card_issued_at = render(project), now
+    return True
+
+
 def events(session: Session, project_pk: int) -> list[ProjectEventRow]:
     return list(session.scalars(select(ProjectEventRow).where(ProjectEventRow.project_pk == project_pk).order_by(ProjectEventRow.seq)))
 

@@ -21,7 +21,6 @@ from api.project_schemas import (
     ProjectView,
     RevisitDue,
     WarrantyView,
-    card_data,
 )
 from domain import warranty
 from domain.project import ProjectStage
@@ -99,10 +98,13 @@ async def get_warranty(
 
 @router.get("/projects/{project_id}/warranty-card.html", response_class=HTMLResponse)
 async def get_warranty_card(project_id: str, ctx: Context, role: DeskRole) -> HTMLResponse:
-    """The warranty card (保修卡): the terms and their end dates, printable."""
+    """The warranty card (保修卡) issued at the handover: the terms and their end dates, printable."""
     p, state = await _warranty_state(ctx, project_id)
+    if p.warranty_card_html is not None:
+        return HTMLResponse(p.warranty_card_html)  # as issued at the handover
+    # Handed over before cards were issued (or not yet written): rendered now, the same terms.
     today = (await ctx.clock()).astimezone(ctx.settings.zone).date()
-    html = warranty_card.render(card_data(p, state), company=ctx.settings.company_name,
+    html = warranty_card.render(warranty_card.card_data(p, state), company=ctx.settings.company_name,
                                 company_phone=ctx.settings.company_phone, today=today)
     return HTMLResponse(html)
 

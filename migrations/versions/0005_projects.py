@@ -40,6 +40,8 @@ def upgrade() -> None:
         sa.Column("breached", sa.Boolean(), nullable=False),
         sa.Column("last_seq", sa.Integer(), nullable=False),
         sa.Column("state", JSON, nullable=True),
+        sa.Column("warranty_card_html", sa.Text(), nullable=True),
+        sa.Column("warranty_card_issued_at", WHEN, nullable=True),
         sa.Column("updated_at", WHEN, nullable=False),
     )
     for column in ("stage", "designer", "project_manager"):
