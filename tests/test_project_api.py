@@ -71,16 +71,22 @@ async def test_a_leak_is_covered_three_years_on_and_a_cabinet_door_is_not(env, p
                                  phone="13912345679", description="橱柜门开裂")
         assert door_case["under_warranty"] == "no"
 
-        with d.ctx.db.session() as session:  # issued at the handover, kept as issued
-            assert project_file.get_project(session, pid).warranty_card_issued_at is not None
+        def card_issued():  # at the handover, kept as issued
+            with d.ctx.db.session() as session:
+                return project_file.get_project(session, pid).warranty_card_issued_at is not None
+
+        await eventually(card_issued)
         card = await d.http.get(f"/projects/{pid}/warranty-card.html", headers=AGENT)
         assert card.status_code == 200 and card.headers["content-type"].startswith("text/html")
         assert leak["defect"]["ends_on"] in card.text and "李先生" in card.text and handover.isoformat() in card.text
 
         # Revisit windows that closed before the project was entered are recorded as missed.
-        live = (await d.http.get(f"/projects/{pid}", headers=AGENT)).json()
+        async def all_missed():
+            live = (await d.http.get(f"/projects/{pid}", headers=AGENT)).json()
+            return {r["status"] for r in live["state"]["warranty"]["revisits"]} == {"missed"} and live
+
+        live = await eventually(all_missed)
         assert live["live"] and live["stage"] == "warranty"
-        assert {r["status"] for r in live["state"]["warranty"]["revisits"]} == {"missed"}
         assert live["state"]["warranty"]["greetings"] and all(
             g["on"] > today.isoformat() for g in live["state"]["warranty"]["greetings"])
 
@@ -92,8 +98,11 @@ async def test_revisits_due_leads_lists_and_the_desks_errors(env, pg_url, execut
         project = (await d.http.get(f"/projects/{pid}", headers=AGENT)).json()
         initial = project["state"]["warranty"]["revisits"][0]
         due_on = initial["due_at"][:10]
-        listed = (await d.http.get("/revisits", params={"due": due_on}, headers=AGENT)).json()
-        assert [(r["project_id"], r["kind"], r["phone"]) for r in listed] == [(pid, "initial", "13912345678")]
+        async def listed():  # once the project file has recorded the plan
+            return (await d.http.get("/revisits", params={"due": due_on}, headers=AGENT)).json()
+
+        due = await eventually(listed)
+        assert [(r["project_id"], r["kind"], r["phone"]) for r in due] == [(pid, "initial", "13912345678")]
         assert (await d.http.get("/revisits", params={"due": "today"}, headers=AGENT)).json() == []
 
         answers = {"revisit": "initial", "method": "phone", "details_confirmed": True, "satisfaction": "very_satisfied",
