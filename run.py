@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-DEV_TOKENS = "dev-agent=agent,dev-supervisor=supervisor,dev-manager=manager,dev-technician=technician,dev-admin=admin"
+DEV_TOKENS = "dev-agent=agent,dev-supervisor=supervisor,dev-manager=manager,dev-technician=technician:tech-001,dev-admin=admin"
 
 
 def fail(message: str) -> None:
@@ -145,7 +145,7 @@ def main() -> None:
             f"  Temporal UI:  {settings.ui_url}\n"
             f"  Policy:       {policy.name} ({settings.policy})\n"
             f"  Database:     {settings.database_url.split('@')[-1]}\n"
-            f"  Tokens:       {', '.join(f'{t} ({r})' for t, r in settings.tokens().items()) if settings.environment == 'dev' else '(from AFTERSALES_API_TOKENS)'}\n"
+            f"  Tokens:       {', '.join(f'{t} ({c})' for t, c in settings.tokens().items()) if settings.environment == 'dev' else '(from AFTERSALES_API_TOKENS)'}\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

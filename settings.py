@@ -7,6 +7,8 @@ the shell or in docker-compose reaches all of them.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -18,12 +20,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent
 Role = Literal["agent", "supervisor", "manager", "technician", "admin"]
 ROLES: tuple[str, ...] = ("agent", "supervisor", "manager", "technician", "admin")
+STAFF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 
 # The SMS provider's request body: $phone, $text, $key (the idempotency key) and $sign.
 DEFAULT_SMS_BODY = '{"to": "$phone", "sign": "$sign", "content": "$text", "request_id": "$key"}'
 
 # Tokens that ship in the README and the Makefile for local runs; refused in production.
 DEV_TOKEN_PREFIX = "dev-"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who holds a token: a role, and for a technician the staff id whose work they see."""
+
+    role: str
+    staff_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.role}:{self.staff_id}" if self.staff_id else self.role
 
 
 class Settings(BaseSettings):
@@ -43,13 +57,17 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     policy: Path = ROOT / "policies" / "default.toml"
-    # "token=role,token=role"; kept as the raw string so pydantic-settings does not try JSON.
+    # "token=role,token=role:staff-id"; a technician's token names their staff id. Kept as
+    # the raw string so pydantic-settings does not try JSON.
     api_tokens: str = ""
     timezone: str = "Asia/Shanghai"
     # Signs the customer's messages.
     company_name: str = "售后服务中心"
     # The number customers are given to call back (the revisit message).
     company_phone: str = ""
+    # Keys the quality-check draw (domain.discipline): set it in production, so that nobody
+    # reading the code can tell which work orders will be checked.
+    quality_sample_seed: str = Field(default="aftersales-dev", min_length=8)
     # Prefix of case numbers: AS20261122-0001.
     case_prefix: str = Field(default="AS", pattern=r"^[A-Z]{1,4}$")
 
@@ -138,17 +156,23 @@ class Settings(BaseSettings):
                 )
         return self
 
-    def tokens(self) -> dict[str, str]:
-        """Parse ``api_tokens`` into {token: role}."""
-        result: dict[str, str] = {}
+    def tokens(self) -> dict[str, Caller]:
+        """Parse ``api_tokens`` into {token: caller}: ``token=role`` or ``token=role:staff-id``."""
+        result: dict[str, Caller] = {}
         for pair in filter(None, (p.strip() for p in self.api_tokens.split(","))):
-            token, sep, role = pair.partition("=")
-            token, role = token.strip(), role.strip()
+            token, sep, holder = pair.partition("=")
+            token = token.strip()
+            role, _, staff_id = (part.strip() for part in holder.partition(":"))
             if not sep or not token:
                 raise ValueError(f"AFTERSALES_API_TOKENS: expected token=role, got {pair.split('=')[0][:4]}…")
             if role not in ROLES:
                 raise ValueError(f"AFTERSALES_API_TOKENS: unknown role {role!r} (roles: {', '.join(ROLES)})")
-            result[token] = role
+            if staff_id and not STAFF_ID.fullmatch(staff_id):
+                raise ValueError(f"AFTERSALES_API_TOKENS: {staff_id!r} is not a staff id (letters, digits, - and _)")
+            if role == "technician" and not staff_id:
+                # A technician sees only their own work: the token must say whose.
+                raise ValueError("AFTERSALES_API_TOKENS: a technician's token names their staff id: token=technician:tech-017")
+            result[token] = Caller(role, staff_id or None)
         return result
 
     @model_validator(mode="after")

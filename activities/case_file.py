@@ -20,15 +20,16 @@ from domain.case import CaseEvent
 
 
 class CaseFileActivities:
-    def __init__(self, db: Database, renderer: Renderer):
+    def __init__(self, db: Database, renderer: Renderer, also_project: cases.Projection | None = None):
         self.db = db
         self.renderer = renderer
+        self.also_project = also_project  # the field team's work orders, in the same transaction
 
     @activity.defn(name=RECORD_CASE_EVENT)
     def record_case_event(self, event: CaseEvent) -> bool:
         try:
             with self.db.session() as session:
-                written = cases.record_event(session, event)
+                written = cases.record_event(session, event, self.also_project)
         except LookupError as exc:
             # The API writes the case before it starts the workflow; a missing case is a bug
             # that no retry will fix.

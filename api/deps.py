@@ -17,7 +17,7 @@ from adapters.temporal_client import connect
 from domain import process
 from domain.calendar import WorkingCalendar
 from domain.policy import Policy
-from settings import Settings
+from settings import Caller, Settings
 
 
 class TemporalGateway:
@@ -53,7 +53,7 @@ class AppContext:
     policy: Policy
     calendar: WorkingCalendar
     temporal: TemporalGateway
-    tokens: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, Caller] = field(default_factory=dict)
     # When a case is received. The wall clock; tests use the time-skipping server's clock.
     clock: Callable[[], Awaitable[datetime]] = _wall_clock
 
@@ -67,9 +67,9 @@ Context = Annotated[AppContext, Depends(get_context)]
 _bearer = HTTPBearer(auto_error=False, description="A token from AFTERSALES_API_TOKENS")
 
 
-def caller_role(
+def current_caller(
     ctx: Context, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> str:
+) -> Caller:
     if credentials is None or credentials.credentials not in ctx.tokens:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -79,15 +79,29 @@ def caller_role(
     return ctx.tokens[credentials.credentials]
 
 
+def caller_role(caller: Annotated[Caller, Depends(current_caller)]) -> str:
+    return caller.role
+
+
+def allow_caller(*roles: str):
+    """A dependency that lets only ``roles`` through, and returns the caller."""
+
+    def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+        if caller.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"role '{caller.role}' may not do this; allowed: {', '.join(roles)}"
+            )
+        return caller
+
+    return check
+
+
 def allow(*roles: str):
     """A dependency that lets only ``roles`` through, and returns the caller's role."""
+    only = allow_caller(*roles)
 
-    def check(role: Annotated[str, Depends(caller_role)]) -> str:
-        if role not in roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"role '{role}' may not do this; allowed: {', '.join(roles)}"
-            )
-        return role
+    def check(caller: Caller = Depends(only)) -> str:  # a default: a closure's name is no annotation
+        return caller.role
 
     return check
 

@@ -104,24 +104,53 @@ async def search(ctx: AppContext, **filters) -> list[TechnicianOut]:
     return await run_in_threadpool(load)
 
 
-async def change_status(ctx: AppContext, technician_id: str, new: str, reason: str, by: str) -> TechnicianOut:
+async def change_status(
+    ctx: AppContext, technician_id: str, new: str, reason: str, by: str, retraining: str | None = None
+) -> TechnicianOut:
     now = await ctx.clock()
 
     def write() -> TechnicianOut:
         with ctx.db.session() as session:
             row = _found(session, technician_id)
             if row.status == "removed":
-                raise HTTPException(status.HTTP_409_CONFLICT, f"technician {technician_id} was removed; register them again")
+                raise HTTPException(status.HTTP_409_CONFLICT, f"technician {technician_id} was removed; a removal is final")
             if row.status == new:
                 raise HTTPException(status.HTTP_409_CONFLICT, f"technician {technician_id} is already {new}")
-            registry.set_status(session, row, new, reason, by, now)
+            why = reason
+            if new == "active":
+                # Seed 003: back to work only after retraining, and the manager says which.
+                if not retraining:
+                    raise HTTPException(
+                        status.HTTP_422_UNPROCESSABLE_ENTITY,
+                        "reinstating a suspended technician needs 'retraining': the training they completed, and when",
+                    )
+                why = f"{reason} (retraining: {retraining})"
+            registry.set_status(session, row, new, why, by, now)
             return _out(row)
 
     return await run_in_threadpool(write)
 
 
-async def suggest(ctx: AppContext, body: JobIn) -> list[Suggestion]:
-    """Every technician, the eligible first and best first, each with the reasons."""
+class StatusChangeOut(BaseModel):
+    status: str
+    reason: str
+    by: str
+    at: datetime
+
+
+async def history(ctx: AppContext, technician_id: str) -> list[StatusChangeOut]:
+    def load() -> list[StatusChangeOut]:
+        with ctx.db.session() as session:
+            _found(session, technician_id)
+            return [StatusChangeOut(status=c.status, reason=c.reason, by=c.by, at=c.at)
+                    for c in registry.history(session, technician_id)]
+
+    return await run_in_threadpool(load)
+
+
+async def suggest(ctx: AppContext, body: JobIn, work_order: str | None = None) -> list[Suggestion]:
+    """Every technician, the eligible first and best first, each with the reasons. The
+    work order's own booking (a visit being moved) does not count against its technician."""
     zone = ctx.settings.zone
     local = body.window_start.astimezone(zone)
     day_start = datetime.combine(local.date(), datetime.min.time(), zone)
@@ -130,7 +159,7 @@ async def suggest(ctx: AppContext, body: JobIn) -> list[Suggestion]:
         with ctx.db.session() as session:
             techs = [registry.to_domain(r) for r in registry.listed(session)]
             bookings = registry.bookings_between(session, day_start, day_start + timedelta(days=1))
-            return techs, bookings
+            return techs, [b for b in bookings if b.work_order != work_order]
 
     techs, bookings = await run_in_threadpool(load)
     return [
@@ -155,13 +184,11 @@ async def book(ctx: AppContext, technician_id: str, body: BookingIn) -> dict:
     def write() -> dict:
         try:
             with ctx.db.session() as session:
-                row = _found(session, technician_id)
-                if row.status != "active":
-                    raise HTTPException(status.HTTP_409_CONFLICT, f"technician {technician_id} is {row.status}")
+                _found(session, technician_id)
                 registry.book(session, technician_id, body.work_order, body.window_start, body.window_end,
                               ctx.policy.dispatch.slot_minutes, now)
-        except registry.SlotTaken as taken:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(taken)) from None
+        except (registry.SlotTaken, registry.NotAssignable) as refused:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
         return {"technician_id": technician_id, "work_order": body.work_order, "booked": True}
 
     return await run_in_threadpool(write)

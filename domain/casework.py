@@ -25,7 +25,7 @@ from domain.clocks import (
     resume,
     timed_clock,
 )
-from domain.guards import GUARDS, money, not_assigned, pending_amendment
+from domain.guards import GUARDS, money, pending_amendment
 from domain.models import SLA_CLOCKS, CaseKind, ClockName, Stage
 from domain.policy import EscalationChain
 from domain.process import STEPS, Step, refusal, reopen_stage, role_refusal
@@ -84,7 +84,7 @@ def check(case: CaseState, request: ActionRequest, rules: Rules, now: datetime) 
     step = STEPS.get(request.action)
     if step is None:
         raise Refused(f"unknown action '{request.action}'")
-    if reason := role_refusal(step, request.role) or not_assigned(case, request):
+    if reason := role_refusal(step, request.role):
         raise Refused(reason, forbidden=True)
     if reason := refusal(step, case.kind, case.stage):
         raise Refused(reason)

@@ -3,7 +3,9 @@ and quality sampling. Pure rules; the ``[discipline]`` policy section holds the 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import hashlib
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class DisciplinePolicy(BaseModel):
@@ -24,3 +26,50 @@ def complaint_rate(complaints: int, completed_jobs: int) -> float | None:
     if completed_jobs <= 0:
         return None
     return complaints / completed_jobs
+
+
+def over_complaint_limit(complaints: int, completed_jobs: int, policy: DisciplinePolicy) -> str | None:
+    """Why the technician must stop receiving work, or None while within the limit."""
+    rate = complaint_rate(complaints, completed_jobs)
+    if rate is None or rate <= policy.complaint_rate_limit:
+        return None
+    return (
+        f"complaint rate {complaints}/{completed_jobs} = {rate:.1%} over {policy.complaint_window_days} days "
+        f"exceeds {policy.complaint_rate_limit:.1%}: suspended until retrained"
+    )
+
+
+def status_after_cards(yellow: int, red: int, policy: DisciplinePolicy) -> tuple[str, str] | None:
+    """The status the cards since the last reinstatement call for, with the reason; None
+    while they call for nothing. A red card outweighs any number of yellow ones."""
+    if red >= policy.red_cards_to_remove:
+        return "removed", f"{red} red card{'s' if red > 1 else ''}: removed"
+    if yellow >= policy.yellow_cards_to_suspend:
+        return "suspended", f"{yellow} yellow cards: suspended for retraining"
+    return None
+
+
+def drawn_for_quality_check(work_order: str, seed: str, rate: float) -> bool:
+    """Whether a completed work order goes to the supervisors' quality-check queue.
+
+    A keyed hash, not a random call: the same order always gets the same answer (a retried
+    write cannot draw it twice, or draw it once and then not), the orders drawn are a
+    uniform ``rate`` share, and nobody can tell which without the installation's seed.
+    """
+    digest = hashlib.sha256(f"{seed}\n{work_order}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+class ComplaintReview(BaseModel):
+    """Review a technician's complaint rate when a complaint is attributed to them."""
+
+    technician: str
+    case_no: str  # the complaint: what an automatic suspension is recorded against
+    at: AwareDatetime
+
+
+class ReviewVerdict(BaseModel):
+    complaints: int
+    completed_jobs: int
+    suspended: bool  # suspended by this complaint (again on a retried review)
+    reason: str | None = None

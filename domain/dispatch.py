@@ -10,6 +10,7 @@ answer. The ``[dispatch]`` policy section holds the numbers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Literal
@@ -64,6 +65,40 @@ class Candidate:
     reasons: list[str] = field(default_factory=list)
     jobs_that_day: int = 0
     extra_skills: int = 0
+
+
+def work_order_id(case_no: str, number: int) -> str:
+    """A work order's id: the case number and the visit number, ``AS20261125-0001/2``."""
+    return f"{case_no}/{number}"
+
+
+_DISTRICT = re.compile(r"^(?:[^省]{2,7}省)?(?:[^市]{2,7}市)?(?P<district>[^省市区县]{1,8}?(?:新区|区|县))")
+
+
+def district(address: str) -> str | None:
+    """The district (区/县) of a mainland address, which technicians' service areas name:
+    上海市浦东新区锦绣路100弄 → 浦东新区; 广东省深圳市南山区… → 南山区. None if it names none."""
+    match = _DISTRICT.match(address.replace(" ", ""))
+    return match.group("district") if match else None
+
+
+class BookingRequest(BaseModel):
+    """Hold a technician's time for a work order (the dispatch and reschedule activities)."""
+
+    technician: str
+    work_order: str
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+
+
+class BookingTrim(BaseModel):
+    """Keep only the work order's slots inside the window (none when it is None): what a
+    rescheduled visit no longer needs, or a refused dispatch's whole booking."""
+
+    technician: str
+    work_order: str
+    window_start: AwareDatetime | None = None
+    window_end: AwareDatetime | None = None
 
 
 def slots(start: datetime, end: datetime, minutes: int) -> list[datetime]:

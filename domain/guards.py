@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from domain import steps as st
-from domain.case import CaseState
+from domain.case import ActionRequest, CaseState
 from domain.models import CaseKind, Stage
+from domain.process import TECHNICIAN
 from domain.records import Amendment
 from domain.rules import Rules
 
@@ -43,6 +44,22 @@ def _g_dispatch(case: CaseState, p: st.Dispatch, rules: Rules, now: datetime) ->
 def _g_confirm_visit(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
     order = case.current_order()
     return "the visit is already confirmed" if order and order.confirmed_at else None
+
+
+def _g_start(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
+    order = case.current_order()
+    return f"the work was already started at {order.started_at.isoformat()}" if order and order.started_at else None
+
+
+def not_assigned(case: CaseState, request: ActionRequest) -> str | None:
+    """A technician acts only on their own job: the case's current work order, or the survey
+    booked with them. (The API sets ``by`` to the staff id of the technician's token.)"""
+    if request.role != TECHNICIAN:
+        return None
+    assigned = {o.technician for o in case.work_orders[-1:]} | ({case.survey.technician} if case.survey else set())
+    if request.by in assigned:
+        return None
+    return f"technician {request.by} is not assigned to case {case.case_no}: a technician acts on their own jobs only"
 
 
 def _g_reschedule(case: CaseState, p: st.Reschedule, rules: Rules, now: datetime) -> str | None:
@@ -147,6 +164,7 @@ def _g_reopen(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | Non
 GUARDS: dict[str, Guard] = {
     "dispatch": _g_dispatch,
     "confirm_visit": _g_confirm_visit,
+    "start_work": _g_start,
     "reschedule": _g_reschedule,
     "amend_plan": _g_amend,
     "confirm_amendment": _g_confirm_amendment,

@@ -35,6 +35,7 @@ MESSAGES: dict[str, MessageType] = {
     "low_score": MessageType("staff", "a low revisit score to follow up"),
     "major_complaint": MessageType("staff", "a major complaint for the general manager"),
     "revisit_due": MessageType("staff", "a revisit is due"),
+    "technician_suspended": MessageType("staff", "a technician's complaint rate went over the limit: suspended"),
 }
 
 

@@ -110,6 +110,8 @@ STEPS: dict[str, Step] = {
              "A work order to a technician (starts the re-confirmation clock)"),
         Step("confirm_visit", "confirm the visit of", REPAIRS, _s(S.dispatched), (), FIELD, steps.ConfirmVisit,
              "The technician re-confirms the visit (meets the re-confirmation clock)"),
+        Step("start_work", "start the work of", REPAIRS, _s(S.dispatched), (), FIELD, steps.StartWork,
+             "The technician is on site and starts (meets the re-confirmation clock)"),
         Step("reschedule", "reschedule", REPAIRS, _s(S.dispatched), (), DESK, steps.Reschedule,
              "Move the appointment (the visit is re-confirmed again)"),
         Step("amend_plan", "amend the plan of", REPAIRS, _s(S.dispatched), (), FIELD, steps.AmendPlan,

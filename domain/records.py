@@ -65,6 +65,7 @@ class WorkOrder(BaseModel):
     dispatched_at: AwareDatetime
     confirmed_at: AwareDatetime | None = None
     reschedules: list[dict[str, Any]] = Field(default_factory=list)
+    started_at: AwareDatetime | None = None  # the technician is on site
     completed_at: AwareDatetime | None = None
     self_check: str = ""
     outcome: Literal["accepted", "rejected"] | None = None

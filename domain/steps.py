@@ -118,6 +118,11 @@ class ConfirmVisit(StepInput):
     note: Note = ""
 
 
+class StartWork(StepInput):
+    model_config = _example(note="on site; shoe covers and dust sheets laid")
+    note: Note = ""
+
+
 class Reschedule(StepInput):
     model_config = _example(window_start="2026-11-27T14:00:00+08:00", window_end="2026-11-27T16:00:00+08:00",
                             reason="the customer is away")

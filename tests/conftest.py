@@ -43,7 +43,7 @@ ADMIN_URL = os.environ.get("AFTERSALES_TEST_DATABASE_URL", "postgresql+psycopg2:
 BIN = Path(sys.executable).parent
 DEMO_POLICY = ROOT / "policies" / "demo-seconds.toml"
 DEFAULT_POLICY = ROOT / "policies" / "default.toml"
-TOKENS = "t-agent=agent,t-supervisor=supervisor,t-manager=manager,t-technician=technician,t-admin=admin"
+TOKENS = "t-agent=agent,t-supervisor=supervisor,t-manager=manager,t-technician=technician:tech-017,t-admin=admin"
 
 
 def _psycopg(url: str):
@@ -229,3 +229,20 @@ async def finish(env: WorkflowEnvironment, handle):
     ``start_workflow`` does not skip time by itself)."""
     async with env.time_skipping_unlocked():
         return await handle.result()
+
+
+def register_technician(db: Database, technician_id: str = "tech-017", **changes) -> None:
+    """A technician in the registry, working every day around the clock unless ``changes``
+    say otherwise: dispatch holds a registered technician's time."""
+    from adapters.storage import technicians as registry
+    from adapters.storage.tables import TechnicianRow
+
+    now = datetime.now().astimezone()
+    fields = dict(name="王师傅", phone="13700001111", skills=["plumbing", "tiling", "carpentry"], areas=["浦东新区"],
+                  days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], start="00:00", end="23:59", daily_capacity=20)
+    fields.update(changes)
+    with db.session() as session:
+        row = TechnicianRow(id=technician_id, status="active", created_at=now, updated_at=now, **fields)
+        session.add(row)
+        session.flush()
+        registry.set_status(session, row, "active", "registered", "test", now)

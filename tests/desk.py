@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import httpx
-from conftest import DEMO_POLICY, make_settings, new_worker, task_queue
+from conftest import DEMO_POLICY, make_settings, new_worker, register_technician, task_queue
 
 from api.app import create_app
 from domain.models import CaseKind, Stage
@@ -71,6 +71,7 @@ async def desk(env, pg_url, executor, policy=DEMO_POLICY, **overrides):
     app = create_app(settings, client=env.client)
     ctx = app.state.ctx
     ctx.clock = env.get_current_time
+    register_technician(ctx.db)  # tech-017, whom the scenarios dispatch
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk/api/v1") as http:
         async with new_worker(env.client, settings, ctx.db, executor):
             yield Desk(http, ctx, env)

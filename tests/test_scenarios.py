@@ -98,8 +98,9 @@ async def test_a_paid_repair_rejected_revised_reworked_settled_and_followed_up_l
         await d.only_allowed(case)
         case = await d.do(no, "reject_work", reasons="a gap remains at the top")
         assert case["stage"] == "ready_to_dispatch"
-        await d.do(no, "dispatch", task="rework: close the gap", window_start=await d.later(100), window_end=await d.later(200),
-                   technician="tech-017")
+        # Another appointment: the first visit's window stays booked (30-minute slots).
+        await d.do(no, "dispatch", task="rework: close the gap", window_start=await d.later(3600),
+                   window_end=await d.later(3700), technician="tech-017")
         await d.do(no, "complete_work", "technician", self_check="gap closed")
         case = await d.do(no, "accept_work", signed_by="family_member", signed_at=await d.later(0))
         assert case["stage"] == "awaiting_settlement"

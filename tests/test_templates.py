@@ -39,6 +39,8 @@ CONTEXTS = {
     "revisit_due": {"clock": "revisit", "deadline": LATER},
     "work_completed": {"visit": 1},
     "revisit": {"clock": "revisit", "deadline": LATER},
+    "technician_suspended": {"technician": "tech-017", "complaints": 2, "jobs": 40,
+                             "reason": "complaint rate 2/40 = 5.0% over 90 days exceeds 3.0%: suspended until retrained"},
 }
 
 

@@ -12,7 +12,8 @@ open for reopening for the policy's window, then the workflow ends.
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+import asyncio
+from datetime import datetime, timedelta, timezone
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -22,7 +23,15 @@ from temporalio.workflow import ParentClosePolicy
 from workflows.delivery import DeliverNotification
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import ARCHIVE_CASE, QUEUE_NOTIFICATION, RECORD_CASE_EVENT
+    from activities.contracts import (
+        ARCHIVE_CASE,
+        BOOK_TECHNICIAN,
+        NOT_BOOKABLE,
+        QUEUE_NOTIFICATION,
+        RECORD_CASE_EVENT,
+        REVIEW_TECHNICIAN,
+        TRIM_BOOKING,
+    )
     from domain import search_attributes as sa
     from domain.calendar import WorkingCalendar
     from domain.case import (
@@ -39,10 +48,13 @@ with workflow.unsafe.imports_passed_through():
         workflow_id,
     )
     from domain.casework import Refused, apply, check, opened
+    from domain.guards import not_assigned
     from domain.delivery import DeliveryPlan, delivery_workflow_id
     from domain.clocks import ClockState, Milestone
+    from domain.discipline import ComplaintReview, ReviewVerdict
+    from domain.dispatch import BookingRequest, BookingTrim, work_order_id
     from domain.models import ClockName
-    from domain.process import FINAL
+    from domain.process import FINAL, STEPS
     from domain.rules import Rules
 
 # The case file and the outbox are local writes; a minute covers a slow database, and the
@@ -64,6 +76,11 @@ _DUE_CUSTOMER = {ClockName.revisit: "revisit"}
 # Messages added after cases were already running: those cases replay without them.
 MESSAGES_PATCH = "customer-completion-and-revisit-messages"
 _ADDED_MESSAGES = {"work_completed", "revisit"}
+# Cases that dispatched before the field team's bookings replay without holding the time.
+BOOKING_PATCH = "book-technicians"
+_BOOKED = frozenset({"dispatch", "reschedule"})
+# A complaint attributed to a technician reviews their complaint rate.
+DISCIPLINE_PATCH = "review-attributed-complaints"
 
 
 @workflow.defn
@@ -77,6 +94,7 @@ class AfterSalesCase:
         self._zone = timezone(timedelta(minutes=start.calendar.utc_offset_minutes))
         self._seq = 0
         self._changes = 0  # bumped by every action, so the clock watch re-reads the clocks
+        self._booking = asyncio.Lock()  # one dispatch or reschedule at a time: check, book, act
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseState:
@@ -123,6 +141,12 @@ class AfterSalesCase:
 
     @workflow.update
     async def act(self, request: ActionRequest) -> CaseState:
+        if request.action in _BOOKED and workflow.patched(BOOKING_PATCH):
+            async with self._booking:
+                return await self._act_booked(request)
+        return await self._act(request)
+
+    async def _act(self, request: ActionRequest) -> CaseState:
         try:
             # Checked again inside: two updates accepted in one task both passed the validator.
             notices = apply(self._case, request, self._rules, workflow.now())
@@ -134,7 +158,59 @@ class AfterSalesCase:
         seq = await self._record(request.action, request.by, self._case.actions[-1].data)
         for notice in notices:
             await self._notify(notice.recipient, notice.template, notice.context, seq)
+        technician = self._case.attributed_technician
+        if request.action == "propose_solution" and technician and workflow.patched(DISCIPLINE_PATCH):
+            await self._review(technician, seq)
         return self._case
+
+    async def _act_booked(self, request: ActionRequest) -> CaseState:
+        """Dispatch or reschedule: hold the technician's time first, so that two desks can
+        never book one slot; give it back if the case refuses the action after all (another
+        action changed the stage while the booking was written)."""
+        try:
+            payload = check(self._case, request, self._rules, workflow.now())
+        except Refused as refused:
+            raise _refusal(refused) from None
+        window = (payload.window_start, payload.window_end)
+        if request.action == "dispatch":
+            technician, number, previous = payload.technician, len(self._case.work_orders) + 1, None
+        else:
+            order = self._case.current_order()
+            technician, number, previous = order.technician, order.number, (order.window_start, order.window_end)
+        work_order = work_order_id(self._case.case_no, number)
+        booking = BookingRequest(technician=technician, work_order=work_order, window_start=window[0], window_end=window[1])
+        try:
+            await workflow.execute_activity(BOOK_TECHNICIAN, booking, **_ACTIVITY)
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == NOT_BOOKABLE:
+                verb = STEPS[request.action].verb
+                raise ApplicationError(f"cannot {verb} case {self._case.case_no}: {cause.message}",
+                                       type=ILLEGAL_ACTION, non_retryable=True) from None
+            raise
+        try:
+            state = await self._act(request)
+        except ApplicationError:
+            await self._trim(technician, work_order, previous)  # the old window, or nothing
+            raise
+        if previous is not None:
+            await self._trim(technician, work_order, window)  # the old window is free again
+        return state
+
+    async def _trim(self, technician: str, work_order: str, keep: tuple[datetime, datetime] | None) -> None:
+        trim = BookingTrim(technician=technician, work_order=work_order, window_start=keep[0] if keep else None,
+                           window_end=keep[1] if keep else None)
+        await workflow.execute_activity(TRIM_BOOKING, trim, **_ACTIVITY)
+
+    async def _review(self, technician: str, seq: int) -> None:
+        """A complaint attributed to a technician may take their complaint rate over the
+        policy's limit: then they are suspended (by the activity) and a supervisor is told."""
+        review = ComplaintReview(technician=technician, case_no=self._case.case_no, at=workflow.now())
+        verdict = await workflow.execute_activity(REVIEW_TECHNICIAN, review, result_type=ReviewVerdict, **_ACTIVITY)
+        if verdict.suspended:
+            context = {"technician": technician, "reason": verdict.reason, "complaints": verdict.complaints,
+                       "jobs": verdict.completed_jobs}
+            await self._notify("supervisor", "technician_suspended", context, seq)
 
     @act.validator
     def _check_act(self, request: ActionRequest) -> None:
@@ -142,6 +218,10 @@ class AfterSalesCase:
             check(self._case, request, self._rules, workflow.now())
         except Refused as refused:
             raise _refusal(refused) from None
+        # Checked here only: a validator does not run on replay, so histories from before
+        # this rule (technicians acting under any name) still replay.
+        if reason := not_assigned(self._case, request):
+            raise _refusal(Refused(reason, forbidden=True))
 
     # -- supervisors ------------------------------------------------------------------------
 

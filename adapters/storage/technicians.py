@@ -18,6 +18,10 @@ class SlotTaken(Exception):
     """The technician's time is already held by another work order."""
 
 
+class NotAssignable(Exception):
+    """The technician is not in the registry, or not active."""
+
+
 def to_domain(row: TechnicianRow) -> Technician:
     return Technician(
         id=row.id,
@@ -46,9 +50,14 @@ def listed(
     ]
 
 
-def set_status(session: Session, row: TechnicianRow, status: str, reason: str, by: str, now: datetime) -> None:
+def set_status(
+    session: Session, row: TechnicianRow, status: str, reason: str, by: str, now: datetime, source: str | None = None
+) -> TechnicianStatusChange:
     row.status, row.updated_at = status, now
-    session.add(TechnicianStatusChange(technician_id=row.id, status=status, reason=reason, by=by, at=now))
+    change = TechnicianStatusChange(technician_id=row.id, status=status, reason=reason, by=by, at=now, source=source)
+    session.add(change)
+    session.flush()
+    return change
 
 
 def history(session: Session, technician_id: str) -> list[TechnicianStatusChange]:
@@ -75,7 +84,13 @@ def book(
 ) -> None:
     """Hold the technician's slots for the work order, all or none. Booking the same work
     order again is a no-op (a retried request); any slot held by another raises
-    ``SlotTaken``, and the caller's transaction must roll back."""
+    ``SlotTaken``, a technician who is not active ``NotAssignable``; either way the caller's
+    transaction must roll back."""
+    row = session.get(TechnicianRow, technician_id)
+    if row is None:
+        raise NotAssignable(f"no technician {technician_id} in the registry")
+    if row.status != "active":
+        raise NotAssignable(f"technician {technician_id} is {row.status}: not assignable")
     wanted = slots(start, end, slot_minutes)
     stmt = insert(session, BookingSlot).values(
         [
@@ -95,6 +110,18 @@ def book(
         raise SlotTaken(f"{technician_id} is booked for {holders.work_order} ({window})")
 
 
-def release(session: Session, work_order: str) -> int:
-    """Free every slot of a work order (rescheduled, reassigned, or refused by the case)."""
-    return session.execute(delete(BookingSlot).where(BookingSlot.work_order == work_order)).rowcount
+def trim(
+    session: Session, technician_id: str, work_order: str, keep: tuple[datetime, datetime] | None, slot_minutes: int
+) -> int:
+    """Free the work order's slots of this technician outside ``keep`` (all of them when it is
+    None): the old window of a rescheduled visit, or a dispatch the case refused."""
+    stmt = delete(BookingSlot).where(BookingSlot.technician_id == technician_id, BookingSlot.work_order == work_order)
+    if keep is not None:
+        stmt = stmt.where(BookingSlot.slot_start.not_in(slots(*keep, slot_minutes)))
+    return session.execute(stmt).rowcount
+
+
+def release_after(session: Session, work_orders: list[str], moment: datetime) -> int:
+    """Free the slots of these work orders from ``moment`` on (their case was cancelled)."""
+    stmt = delete(BookingSlot).where(BookingSlot.work_order.in_(work_orders), BookingSlot.slot_start >= moment)
+    return session.execute(stmt).rowcount

@@ -11,11 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from adapters.archive import service_file
 from adapters.storage import cases as case_file
 from api import case_service
-from api.deps import AppContext, Context, DeskRole, SupervisorRole, caller_role
+from api.deps import AppContext, Context, DeskRole, SupervisorRole, current_caller
 from api.schemas import CaseList, CaseSummary, CaseView, EscalateBody
 from domain.case import EscalateInput
 from domain.models import CaseKind, Intake, Severity, Stage
 from domain.process import STEPS, Step
+from settings import Caller
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -75,13 +76,13 @@ async def get_case(case_no: str, ctx: Context, role: DeskRole) -> CaseView:
 def _action_route(step: Step) -> None:
     """``POST /cases/{case_no}/<action>`` for one step of the stage model, with its body model."""
     # The role is checked against the stage model in case_service.act, which names the step.
-    caller = Depends(caller_role)
+    who = Depends(current_caller)
 
     # No "from __future__ import annotations" in this module: FastAPI reads the body model
     # from the annotation, which must be the real class here.
-    async def endpoint(case_no: str, body: step.payload, ctx: Context, role: str = caller) -> CaseView | JSONResponse:  # type: ignore[valid-type]
+    async def endpoint(case_no: str, body: step.payload, ctx: Context, caller: Caller = who) -> CaseView | JSONResponse:  # type: ignore[valid-type]
         try:
-            return await case_service.act(ctx, case_no, step.name, body, role)
+            return await case_service.act(ctx, case_no, step.name, body, caller)
         except case_service.ActionPending:
             return JSONResponse(
                 {"case_no": case_no, "accepted": True, "detail": "accepted; the case file records it when the database is back"},

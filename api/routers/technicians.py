@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from api import technician_service as service
 from api.deps import Context, DeskRole, allow
-from api.technician_service import BookingIn, Suggestion, TechnicianOut
+from api.technician_service import BookingIn, StatusChangeOut, Suggestion, TechnicianOut
 from domain.dispatch import JobIn, TechnicianIn
 
 router = APIRouter(prefix="/technicians", tags=["technicians"])
@@ -17,6 +17,10 @@ ManagerRole = Annotated[str, Depends(allow("manager", "admin"))]
 class StatusChange(BaseModel):
     status: Literal["active", "suspended", "removed"]
     reason: str = Field(min_length=1, max_length=500)
+    retraining: str | None = Field(
+        default=None, min_length=1, max_length=500,
+        description="required to reinstate (status active): the training completed, and when",
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TechnicianOut)
@@ -57,8 +61,15 @@ async def replace(technician_id: str, body: TechnicianIn, ctx: Context, role: Ma
 
 @router.post("/{technician_id}/status", response_model=TechnicianOut)
 async def change_status(technician_id: str, body: StatusChange, ctx: Context, role: ManagerRole) -> TechnicianOut:
-    """Suspend, remove or reinstate (active) a technician, with the reason; kept as history."""
-    return await service.change_status(ctx, technician_id, body.status, body.reason, by=role)
+    """Suspend, remove or reinstate (active, after retraining: manager or admin only) a
+    technician, with the reason; kept as history. A removal is final."""
+    return await service.change_status(ctx, technician_id, body.status, body.reason, by=role, retraining=body.retraining)
+
+
+@router.get("/{technician_id}/history", response_model=list[StatusChangeOut])
+async def history(technician_id: str, ctx: Context, role: DeskRole) -> list[StatusChangeOut]:
+    """Every status change of the technician, oldest first: who, when and why."""
+    return await service.history(ctx, technician_id)
 
 
 @router.post("/{technician_id}/bookings", status_code=status.HTTP_201_CREATED)
