@@ -52,7 +52,8 @@ from domain.models import CaseKind, Channel, Intake, Severity, received_at
 from domain.process import FINAL, STEPS, TECHNICIAN, role_refusal
 from domain.steps import StepInput
 from settings import Caller
-from workflows.case import FORBIDDEN, ILLEGAL_ACTION, AfterSalesCase
+from workflows.case import AfterSalesCase
+from workflows.conventions import FORBIDDEN, ILLEGAL_ACTION
 
 log = logging.getLogger("aftersales.api")
 # How long a case page waits for the workflow before it answers from the case file.

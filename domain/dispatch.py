@@ -72,7 +72,9 @@ def work_order_id(case_no: str, number: int) -> str:
     return f"{case_no}/{number}"
 
 
-_DISTRICT = re.compile(r"^(?:[^省]{2,7}省)?(?:[^市]{2,7}市)?(?P<district>[^省市区县]{1,8}?(?:新区|区|县))")
+# A district ends in 区 or 县, but a residential compound (小区), a community (社区), a park
+# (园区) or a campus (校区) is no district.
+_DISTRICT = re.compile(r"^(?:[^省]{2,7}省)?(?:[^市]{2,7}市)?(?P<district>[^省市区县]{1,8}?(?:(?<![小社园校厂景])区|县))")
 
 
 def district(address: str) -> str | None:

@@ -43,7 +43,7 @@ ADMIN_URL = os.environ.get("AFTERSALES_TEST_DATABASE_URL", "postgresql+psycopg2:
 BIN = Path(sys.executable).parent
 DEMO_POLICY = ROOT / "policies" / "demo-seconds.toml"
 DEFAULT_POLICY = ROOT / "policies" / "default.toml"
-TOKENS = "t-agent=agent,t-supervisor=supervisor,t-manager=manager,t-technician=technician:tech-017,t-admin=admin"
+TOKENS = "t-agent=agent,t-supervisor=supervisor,t-manager=manager,t-technician=technician:tech-017,t-technician-2=technician:tech-020,t-admin=admin"
 
 
 def _psycopg(url: str):

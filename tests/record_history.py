@@ -9,6 +9,9 @@ Sets, each run on the time-skipping server against a fresh test database:
   warranty year: it continues as new at every boundary), through a late progress report, two
   defects (one rectified late), the handover, revisits, greetings and the warranty's end
   (``tests/record_projects.py``).
+- ``field``: a repair whose dispatch books the technician, is rescheduled and worked on site
+  by the technician, and a complaint attributed to them that suspends them
+  (``tests/record_field.py``).
 - ``deliveries``: an on-site repair worked to its revisit with its messages delivered (the
   case, one message sent by SMS to a provider on loopback, one that ends a dead letter).
 
@@ -29,10 +32,11 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 async def main(sets: list[str]) -> None:
     import conftest
 
+    from record_field import record_field
     from record_projects import record_card_issued, record_projects
 
     recorders = {"cases": record, "deliveries": record_deliveries, "projects": record_projects,
-                 "projects-card": record_card_issued}
+                 "projects-card": record_card_issued, "field": record_field}
     unknown = set(sets) - set(recorders)
     if not sets or unknown:
         given = ", ".join(sorted(unknown)) or "none given"

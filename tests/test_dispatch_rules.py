@@ -4,7 +4,7 @@ right people, with the reason, and the ranking is the same every time."""
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.dispatch import Booking, Job, Technician, rank, slots
+from domain.dispatch import Booking, Job, Technician, district, rank, slots
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEEKDAYS = frozenset(range(6))  # Monday to Saturday
@@ -64,6 +64,15 @@ def test_a_job_needing_two_skills_needs_both():
     job = Job(frozenset({"plumbing", "tiling"}), "浦东新区", JOB.window_start, JOB.window_end)
     v = verdicts([tech("t-one"), tech("t-both", skills=("plumbing", "tiling"))], job=job)
     assert v["t-both"][0] and not v["t-one"][0] and "lacks skills: tiling" in v["t-one"][1]
+
+
+def test_the_district_is_read_from_a_mainland_address():
+    assert district("上海市浦东新区锦绣路100弄5号1201") == "浦东新区"
+    assert district("广东省深圳市南山区科技园") == "南山区"
+    assert district("浙江省杭州市桐庐县城南街道") == "桐庐县"
+    assert district("北京市朝阳区建国路") == "朝阳区"
+    assert district("阳光小区5号楼1201") is None  # a compound, not a district
+    assert district("江苏省苏州市昆山市花桥镇") is None  # a county-level city: the desk names the area
 
 
 def test_a_window_is_rounded_out_to_whole_slots():

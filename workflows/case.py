@@ -13,25 +13,18 @@ open for reopening for the policy's window, then the workflow ends.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.delivery import DeliverNotification
+from workflows.field_team import FieldTeamWork
+from workflows.conventions import LOCAL_WRITE, refusal
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import (
-        ARCHIVE_CASE,
-        BOOK_TECHNICIAN,
-        NOT_BOOKABLE,
-        QUEUE_NOTIFICATION,
-        RECORD_CASE_EVENT,
-        REVIEW_TECHNICIAN,
-        TRIM_BOOKING,
-    )
+    from activities.contracts import ARCHIVE_CASE, QUEUE_NOTIFICATION, RECORD_CASE_EVENT
     from domain import search_attributes as sa
     from domain.calendar import WorkingCalendar
     from domain.case import (
@@ -51,24 +44,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.guards import not_assigned
     from domain.delivery import DeliveryPlan, delivery_workflow_id
     from domain.clocks import ClockState, Milestone
-    from domain.discipline import ComplaintReview, ReviewVerdict
-    from domain.dispatch import BookingRequest, BookingTrim, work_order_id
     from domain.models import ClockName
-    from domain.process import FINAL, STEPS
+    from domain.process import FINAL
     from domain.rules import Rules
 
-# The case file and the outbox are local writes; a minute covers a slow database, and the
-# retry policy keeps trying (with backoff) through an outage: nothing is dropped.
-_ACTIVITY = dict(
-    start_to_close_timeout=timedelta(seconds=60),
-    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
-)
 
 # Cases started before this mark queue their messages without starting their delivery.
 DELIVERY_PATCH = "deliver-notifications"
 
-ILLEGAL_ACTION = "IllegalAction"
-FORBIDDEN = "Forbidden"
 
 # What staff are told when a task falls due on a clock, and what the customer is told then.
 _DUE_TEMPLATES = {ClockName.revisit: "revisit_due"}
@@ -84,7 +67,7 @@ DISCIPLINE_PATCH = "review-attributed-complaints"
 
 
 @workflow.defn
-class AfterSalesCase:
+class AfterSalesCase(FieldTeamWork):
     @workflow.init
     def __init__(self, start: CaseStart) -> None:
         facts = start.model_dump(include=set(CaseFacts.model_fields))
@@ -111,7 +94,7 @@ class AfterSalesCase:
         while True:
             await self._watch_clocks()  # until the case is closed or cancelled
             await workflow.wait_condition(workflow.all_handlers_finished)
-            await workflow.execute_activity(ARCHIVE_CASE, self._case.case_no, **_ACTIVITY)
+            await workflow.execute_activity(ARCHIVE_CASE, self._case.case_no, **LOCAL_WRITE)
             archived = self._changes
             if self._case.stage not in FINAL:
                 continue  # reopened while the file was being archived
@@ -151,7 +134,7 @@ class AfterSalesCase:
             # Checked again inside: two updates accepted in one task both passed the validator.
             notices = apply(self._case, request, self._rules, workflow.now())
         except Refused as refused:
-            raise _refusal(refused) from None
+            raise refusal(refused) from None
         # Everything changed before the first await, so the next validator sees it.
         self._changes += 1
         self._publish()
@@ -163,65 +146,16 @@ class AfterSalesCase:
             await self._review(technician, seq)
         return self._case
 
-    async def _act_booked(self, request: ActionRequest) -> CaseState:
-        """Dispatch or reschedule: hold the technician's time first, so that two desks can
-        never book one slot; give it back if the case refuses the action after all (another
-        action changed the stage while the booking was written)."""
-        try:
-            payload = check(self._case, request, self._rules, workflow.now())
-        except Refused as refused:
-            raise _refusal(refused) from None
-        window = (payload.window_start, payload.window_end)
-        if request.action == "dispatch":
-            technician, number, previous = payload.technician, len(self._case.work_orders) + 1, None
-        else:
-            order = self._case.current_order()
-            technician, number, previous = order.technician, order.number, (order.window_start, order.window_end)
-        work_order = work_order_id(self._case.case_no, number)
-        booking = BookingRequest(technician=technician, work_order=work_order, window_start=window[0], window_end=window[1])
-        try:
-            await workflow.execute_activity(BOOK_TECHNICIAN, booking, **_ACTIVITY)
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == NOT_BOOKABLE:
-                verb = STEPS[request.action].verb
-                raise ApplicationError(f"cannot {verb} case {self._case.case_no}: {cause.message}",
-                                       type=ILLEGAL_ACTION, non_retryable=True) from None
-            raise
-        try:
-            state = await self._act(request)
-        except ApplicationError:
-            await self._trim(technician, work_order, previous)  # the old window, or nothing
-            raise
-        if previous is not None:
-            await self._trim(technician, work_order, window)  # the old window is free again
-        return state
-
-    async def _trim(self, technician: str, work_order: str, keep: tuple[datetime, datetime] | None) -> None:
-        trim = BookingTrim(technician=technician, work_order=work_order, window_start=keep[0] if keep else None,
-                           window_end=keep[1] if keep else None)
-        await workflow.execute_activity(TRIM_BOOKING, trim, **_ACTIVITY)
-
-    async def _review(self, technician: str, seq: int) -> None:
-        """A complaint attributed to a technician may take their complaint rate over the
-        policy's limit: then they are suspended (by the activity) and a supervisor is told."""
-        review = ComplaintReview(technician=technician, case_no=self._case.case_no, at=workflow.now())
-        verdict = await workflow.execute_activity(REVIEW_TECHNICIAN, review, result_type=ReviewVerdict, **_ACTIVITY)
-        if verdict.suspended:
-            context = {"technician": technician, "reason": verdict.reason, "complaints": verdict.complaints,
-                       "jobs": verdict.completed_jobs}
-            await self._notify("supervisor", "technician_suspended", context, seq)
-
     @act.validator
     def _check_act(self, request: ActionRequest) -> None:
         try:
             check(self._case, request, self._rules, workflow.now())
         except Refused as refused:
-            raise _refusal(refused) from None
+            raise refusal(refused) from None
         # Checked here only: a validator does not run on replay, so histories from before
         # this rule (technicians acting under any name) still replay.
         if reason := not_assigned(self._case, request):
-            raise _refusal(Refused(reason, forbidden=True))
+            raise refusal(Refused(reason, forbidden=True))
 
     # -- supervisors ------------------------------------------------------------------------
 
@@ -336,7 +270,7 @@ class AfterSalesCase:
             data=data,
             state=self._case.model_copy(deep=True),
         )
-        await workflow.execute_activity(RECORD_CASE_EVENT, event, **_ACTIVITY)
+        await workflow.execute_activity(RECORD_CASE_EVENT, event, **LOCAL_WRITE)
         return event.seq
 
     async def _notify(self, recipient: str, template: str, context: dict, seq: int | None = None) -> None:
@@ -348,7 +282,7 @@ class AfterSalesCase:
             case_no=self._case.case_no, key=key, template=template, recipient=recipient, context=context, at=workflow.now()
         )
         try:
-            queued = await workflow.execute_activity(QUEUE_NOTIFICATION, request, **_ACTIVITY)
+            queued = await workflow.execute_activity(QUEUE_NOTIFICATION, request, **LOCAL_WRITE)
         except ActivityError as err:
             # Only a template bug gets here (the outbox's writes retry through outages): the
             # case goes on without this message, and the failure is in the history.
@@ -392,7 +326,3 @@ class AfterSalesCase:
             ]
         )
         workflow.set_current_details(human_details(case, self._zone))
-
-
-def _refusal(refused: Refused) -> ApplicationError:
-    return ApplicationError(refused.reason, type=FORBIDDEN if refused.forbidden else ILLEGAL_ACTION, non_retryable=True)
