@@ -27,6 +27,7 @@ DEFAULT_SMS_BODY = '{"to": "$phone", "sign": "$sign", "content": "$text", "reque
 
 # Tokens that ship in the README and the Makefile for local runs; refused in production.
 DEV_TOKEN_PREFIX = "dev-"
+DEV_QUALITY_SEED = "aftersales-dev"  # likewise refused in production
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Settings(BaseSettings):
     company_phone: str = ""
     # Keys the quality-check draw (domain.discipline): set it in production, so that nobody
     # reading the code can tell which work orders will be checked.
-    quality_sample_seed: str = Field(default="aftersales-dev", min_length=8)
+    quality_sample_seed: str = Field(default=DEV_QUALITY_SEED, min_length=8)
     # Prefix of case numbers: AS20261122-0001.
     case_prefix: str = Field(default="AS", pattern=r"^[A-Z]{1,4}$")
 
@@ -154,6 +155,8 @@ class Settings(BaseSettings):
                     "AFTERSALES_API_TOKENS: production tokens must be at least 16 characters "
                     f"and must not start with {DEV_TOKEN_PREFIX!r}"
                 )
+            if self.quality_sample_seed == DEV_QUALITY_SEED:
+                raise ValueError("AFTERSALES_QUALITY_SAMPLE_SEED must be set in production: a secret of your own")
         return self
 
     def tokens(self) -> dict[str, Caller]:

@@ -14,17 +14,10 @@ from adapters.notify import outbox
 from adapters.reports import source, weekly
 from adapters.storage.tables import ReportRow
 from domain.delivery import DeliveryPlan
-from domain.discipline import DisciplinePolicy
 from domain.kpi import Period
 from domain.weekly_report import StoredReport, WeeklyReport, compile_weekly, week_before, window
 
 REPORT_MESSAGE = "weekly_report"  # the outbox row's template name
-
-
-def discipline_of(policy) -> DisciplinePolicy:
-    # The [discipline] section is the field team's (domain.discipline); a policy without it
-    # runs by its defaults, the numbers of seed 003.
-    return getattr(policy, "discipline", None) or DisciplinePolicy()
 
 
 class ReportActivities:
@@ -40,7 +33,7 @@ class ReportActivities:
         # The server's clock (skipped in tests), as for deliveries: "now" for overdue clocks.
         now = activity.info().current_attempt_scheduled_time
         period = week_before(fired_at, self.zone)
-        discipline = discipline_of(self.policy)
+        discipline = self.policy.discipline
         settings = self.policy.kpi
         span = Period(min(period.start, window(period, discipline).start), period.end)
         with self.db.session() as session:

@@ -107,7 +107,7 @@ STEPS: dict[str, Step] = {
         Step("reject_plan", "reject the plan of", REPAIRS, _s(S.awaiting_confirmation), (S.planning,), DESK,
              steps.RejectPlan, "The customer rejects the plan: back to planning for another round"),
         Step("dispatch", "dispatch", REPAIRS, _s(S.ready_to_dispatch), (S.dispatched,), DESK, steps.Dispatch,
-             "A work order to a technician (starts the re-confirmation clock)"),
+             "A work order to a technician, holding their time (409 if taken, or if they are not active); starts the re-confirmation clock"),
         Step("confirm_visit", "confirm the visit of", REPAIRS, _s(S.dispatched), (), FIELD, steps.ConfirmVisit,
              "The technician re-confirms the visit (meets the re-confirmation clock)"),
         Step("start_work", "start the work of", REPAIRS, _s(S.dispatched), (), FIELD, steps.StartWork,

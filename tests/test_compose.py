@@ -40,6 +40,7 @@ def test_our_settings_are_real_settings_and_production_grade():
         assert key.startswith("AFTERSALES_") and key.removeprefix("AFTERSALES_").lower() in fields, key
     assert environment["AFTERSALES_ENVIRONMENT"] == "production"
     assert ":?" in environment["AFTERSALES_API_TOKENS"]  # compose refuses to start without tokens
+    assert ":?" in environment["AFTERSALES_QUALITY_SAMPLE_SEED"]  # nor without a secret quality-check seed
     assert "@postgres:5432/" in environment["AFTERSALES_DATABASE_URL"]
     assert (ROOT / environment["AFTERSALES_POLICY"].removeprefix("/app/")).is_file()
 

@@ -26,6 +26,7 @@ from domain.discipline import (
     over_complaint_limit,
     status_after_cards,
 )
+from domain.kpi import attributed_complaint, completed_jobs
 from domain.models import CaseKind, Channel, Severity, Stage
 from domain.records import ComplaintRound, WorkOrder
 
@@ -141,6 +142,28 @@ def test_a_complaint_that_takes_the_rate_over_three_percent_suspends_once(db):
     assert again.suspended and again.reason == second.reason
     assert [(c.status, c.source) for c in changes] == [("suspended", "complaint:AS20261123-0099")]
     assert tech.status == "suspended"
+
+
+def test_the_suspension_counts_what_the_kpis_count(db):
+    """The complaint rate that suspends and the one the KPI report shows are one definition
+    (domain.kpi's attributed_complaint and completed_jobs), whatever the states hold."""
+    jobs_case, cancelled_case, complaint, withdrawn = (open_one(db, phone=f"1390000{i:04d}") for i in range(4))
+    done = NOW - timedelta(days=3)
+    states = [
+        state(jobs_case, stage=Stage.awaiting_revisit, orders=[order(1, completed_at=done), order(2, completed_at=done)]),
+        state(cancelled_case, stage=Stage.cancelled, orders=[order(1, completed_at=done)]),  # no job of anyone's
+        state(complaint, CaseKind.complaint, Stage.solution_given,
+              rounds=[ComplaintRound(round=1, solution="s", attributed_to="tech-017", solution_at=done)]),
+        state(withdrawn, CaseKind.complaint, Stage.cancelled,
+              rounds=[ComplaintRound(round=1, solution="s", attributed_to="tech-017", solution_at=done)]),
+    ]
+    for case_no, case_state in zip((jobs_case, cancelled_case, complaint, withdrawn), states, strict=True):
+        record(db, case_no, 1, case_state, Sampling(0.0, "seed-for-tests"))
+    expected_complaints = sum(1 for s in states if attributed_complaint(s))
+    expected_jobs = sum(1 for s in states for _ in completed_jobs(s))
+    with db.session() as session:
+        counted = field_team.complaint_counts(session, "tech-017", NOW - timedelta(days=90), NOW)
+    assert counted == (expected_complaints, expected_jobs) == (1, 2)
 
 
 def test_a_later_round_naming_nobody_withdraws_the_attribution(db):

@@ -31,6 +31,7 @@ from domain.discipline import (
     status_after_cards,
 )
 from domain.dispatch import work_order_id
+from domain.kpi import attributed_complaint
 from domain.models import Stage
 
 
@@ -62,7 +63,8 @@ def project(session: Session, case: Case, event: CaseEvent, sampling: Sampling) 
         row.technician_id, row.task = order.technician, order.task
         row.window_start, row.window_end, row.dispatched_at = order.window_start, order.window_end, order.dispatched_at
         row.confirmed_at, row.started_at, row.completed_at = order.confirmed_at, order.started_at, order.completed_at
-        row.outcome, row.cancelled = order.outcome, cancelled and order.completed_at is None
+        # A cancelled case's work orders are no jobs of anyone's, done or not (domain.kpi).
+        row.outcome, row.cancelled = order.outcome, cancelled
         if newly_completed and drawn_for_quality_check(row.work_order, sampling.seed, sampling.rate):
             stmt = insert(session, QualityCheck).values(
                 work_order=row.work_order, case_id=case.id, technician_id=order.technician, drawn_at=order.completed_at,
@@ -76,12 +78,11 @@ def project(session: Session, case: Case, event: CaseEvent, sampling: Sampling) 
 
 
 def _attribute(session: Session, case: Case, event: CaseEvent) -> None:
-    technician = event.state.attributed_technician
-    if technician is None:  # none yet, or a later round's solution names nobody
+    attributed = attributed_complaint(event.state)  # the KPIs' definition, so both agree
+    if attributed is None:  # none yet, a later round's solution names nobody, or cancelled
         session.execute(delete(ComplaintAttribution).where(ComplaintAttribution.case_id == case.id))
         return
-    at = next(r.solution_at for r in reversed(event.state.complaint_rounds) if r.attributed_to == technician)
-    values = {"technician_id": technician, "attributed_at": at}
+    values = {"technician_id": attributed[0], "attributed_at": attributed[1]}
     stmt = insert(session, ComplaintAttribution).values(case_id=case.id, **values)
     session.execute(stmt.on_conflict_do_update(index_elements=["case_id"], set_=values))
 
@@ -90,7 +91,8 @@ def _attribute(session: Session, case: Case, event: CaseEvent) -> None:
 
 
 def complaint_counts(session: Session, technician_id: str, since: datetime, until: datetime) -> tuple[int, int]:
-    """(complaints attributed, jobs completed) in (since, until]."""
+    """(complaints attributed, jobs completed) in (since, until]: ``domain.kpi``'s
+    ``attributed_complaint`` and ``completed_jobs``, counted in the database."""
     complaints = session.scalar(
         select(func.count()).select_from(ComplaintAttribution).where(
             ComplaintAttribution.technician_id == technician_id,
@@ -100,7 +102,7 @@ def complaint_counts(session: Session, technician_id: str, since: datetime, unti
     jobs = session.scalar(
         select(func.count()).select_from(WorkOrderRow).where(
             WorkOrderRow.technician_id == technician_id,
-            WorkOrderRow.completed_at > since, WorkOrderRow.completed_at <= until,
+            WorkOrderRow.completed_at > since, WorkOrderRow.completed_at <= until, WorkOrderRow.cancelled.is_(False),
         )
     )
     return int(complaints or 0), int(jobs or 0)
