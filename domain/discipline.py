@@ -64,12 +64,17 @@ class ComplaintReview(BaseModel):
     """Review a technician's complaint rate when a complaint is attributed to them."""
 
     technician: str
-    case_no: str  # the complaint: what an automatic suspension is recorded against
+    case_no: str  # the complaint,
+    seq: int  # and its event that attributed it: what a suspension is recorded against
     at: AwareDatetime
+
+    @property
+    def source(self) -> str:
+        return f"complaint:{self.case_no}#{self.seq}"
 
 
 class ReviewVerdict(BaseModel):
     complaints: int
     completed_jobs: int
-    suspended: bool  # suspended by this complaint (again on a retried review)
+    suspended: bool  # suspended by this review (again when the same review is retried)
     reason: str | None = None

@@ -126,7 +126,7 @@ def test_a_complaint_that_takes_the_rate_over_three_percent_suspends_once(db):
     register_technician(db)
     # 40 jobs in the window; one complaint 100 days ago (outside it) and one recent.
     seed_history(db, "tech-017", 40, [NOW - timedelta(days=100), NOW - timedelta(days=2)])
-    review = ComplaintReview(technician="tech-017", case_no="AS20261123-0099", at=NOW)
+    review = ComplaintReview(technician="tech-017", case_no="AS20261123-0099", seq=4, at=NOW)
     with db.session() as session:
         first = field_team.review(session, review, POLICY)
     assert (first.complaints, first.completed_jobs, first.suspended) == (1, 40, False)  # 2.5%
@@ -140,8 +140,24 @@ def test_a_complaint_that_takes_the_rate_over_three_percent_suspends_once(db):
         changes = session.scalars(select(TechnicianStatusChange).where(TechnicianStatusChange.by == "system")).all()
         tech = registry.get(session, "tech-017")
     assert again.suspended and again.reason == second.reason
-    assert [(c.status, c.source) for c in changes] == [("suspended", "complaint:AS20261123-0099")]
+    assert [(c.status, c.source) for c in changes] == [("suspended", "complaint:AS20261123-0099#4")]
     assert tech.status == "suspended"
+    with db.session() as session:  # the complaint's next round: already suspended, nothing new
+        later = field_team.review(session, review.model_copy(update={"seq": 9}), POLICY)
+    assert not later.suspended and later.reason == second.reason
+
+
+def test_work_done_early_frees_the_rest_of_its_window(db):
+    register_technician(db)
+    case_no = open_one(db)
+    start = NOW + timedelta(days=1)  # a two-hour window: four 30-minute slots
+    with db.session() as session:
+        registry.book(session, "tech-017", f"{case_no}/1", start, start + timedelta(hours=2), 30, NOW)
+    done = start + timedelta(minutes=40)
+    record(db, case_no, 1, state(case_no, stage=Stage.awaiting_acceptance, orders=[order(start=start, completed_at=done)]))
+    with db.session() as session:
+        held = session.scalars(select(BookingSlot.slot_start).order_by(BookingSlot.slot_start)).all()
+    assert held == [start, start + timedelta(minutes=30)]  # the slot in progress still counts for the day
 
 
 def test_the_suspension_counts_what_the_kpis_count(db):

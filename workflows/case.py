@@ -19,9 +19,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.conventions import LOCAL_WRITE, refusal
 from workflows.delivery import DeliverNotification
 from workflows.field_team import FieldTeamWork
-from workflows.conventions import LOCAL_WRITE, refusal
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ARCHIVE_CASE, QUEUE_NOTIFICATION, RECORD_CASE_EVENT

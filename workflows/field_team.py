@@ -22,8 +22,10 @@ with workflow.unsafe.imports_passed_through():
 from workflows.conventions import ILLEGAL_ACTION, LOCAL_WRITE, refusal
 
 
-
 class FieldTeamWork:
+    """The field-team steps of ``AfterSalesCase`` (which provides ``_case``, ``_rules``,
+    ``_act`` and ``_notify``)."""
+
     async def _act_booked(self, request: ActionRequest) -> CaseState:
         """Dispatch or reschedule: hold the technician's time first, so that two desks can
         never book one slot; give it back if the case refuses the action after all (another
@@ -66,7 +68,7 @@ class FieldTeamWork:
     async def _review(self, technician: str, seq: int) -> None:
         """A complaint attributed to a technician may take their complaint rate over the
         policy's limit: then they are suspended (by the activity) and a supervisor is told."""
-        review = ComplaintReview(technician=technician, case_no=self._case.case_no, at=workflow.now())
+        review = ComplaintReview(technician=technician, case_no=self._case.case_no, seq=seq, at=workflow.now())
         verdict = await workflow.execute_activity(REVIEW_TECHNICIAN, review, result_type=ReviewVerdict, **LOCAL_WRITE)
         if verdict.suspended:
             context = {"technician": technician, "reason": verdict.reason, "complaints": verdict.complaints,

@@ -49,7 +49,8 @@ def project(session: Session, case: Case, event: CaseEvent, sampling: Sampling) 
 
     Called by the case file's projection, in its transaction and only for the newest event,
     so a completion is seen once: that is when the work order is drawn, or not, for a
-    quality check. A cancelled case frees its technicians' future slots.
+    quality check, and the slots after it are freed. A cancelled case frees its technicians'
+    future slots.
     """
     state = event.state
     cancelled = state.stage == Stage.cancelled
@@ -65,6 +66,8 @@ def project(session: Session, case: Case, event: CaseEvent, sampling: Sampling) 
         row.confirmed_at, row.started_at, row.completed_at = order.confirmed_at, order.started_at, order.completed_at
         # A cancelled case's work orders are no jobs of anyone's, done or not (domain.kpi).
         row.outcome, row.cancelled = order.outcome, cancelled
+        if newly_completed:  # the rest of the window is free for other work
+            registry.release_after(session, [row.work_order], order.completed_at)
         if newly_completed and drawn_for_quality_check(row.work_order, sampling.seed, sampling.rate):
             stmt = insert(session, QualityCheck).values(
                 work_order=row.work_order, case_id=case.id, technician_id=order.technician, drawn_at=order.completed_at,
@@ -110,8 +113,9 @@ def complaint_counts(session: Session, technician_id: str, since: datetime, unti
 
 def review(session: Session, request: ComplaintReview, policy: DisciplinePolicy) -> ReviewVerdict:
     """Suspend the technician if this complaint takes their rate over the limit. Idempotent:
-    a retried review finds the suspension it recorded (keyed by the complaint)."""
-    source = f"complaint:{request.case_no}"
+    a retried review finds the suspension it recorded (keyed by the complaint's event); a
+    later round of the same complaint finds them suspended already and changes nothing."""
+    source = request.source
     since = request.at - timedelta(days=policy.complaint_window_days)
     complaints, jobs = complaint_counts(session, request.technician, since, request.at)
     done = session.scalars(select(TechnicianStatusChange).where(TechnicianStatusChange.source == source)).one_or_none()

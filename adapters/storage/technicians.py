@@ -122,6 +122,7 @@ def trim(
 
 
 def release_after(session: Session, work_orders: list[str], moment: datetime) -> int:
-    """Free the slots of these work orders from ``moment`` on (their case was cancelled)."""
-    stmt = delete(BookingSlot).where(BookingSlot.work_order.in_(work_orders), BookingSlot.slot_start >= moment)
+    """Free the slots of these work orders that start after ``moment`` (the work is done, or
+    its case cancelled); the slot in progress stays, so the day's load still counts it."""
+    stmt = delete(BookingSlot).where(BookingSlot.work_order.in_(work_orders), BookingSlot.slot_start > moment)
     return session.execute(stmt).rowcount
