@@ -4,10 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test
+# The console's browser tests drive Debian's Chromium (Playwright may download no browser
+# here) and need a CJK font for readable screenshots: installed once with apt-get.
+BROWSER_DEPS := /usr/bin/chromium /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 run: $(VENV)/.run-deps
 	$(BIN)/python run.py
 
-test: $(VENV)/.test-deps
+test: $(VENV)/.test-deps $(BROWSER_DEPS)
 	$(BIN)/python -m pytest
 
 $(VENV)/bin/python:
@@ -21,3 +24,11 @@ $(VENV)/.run-deps: pyproject.toml $(VENV)/bin/python
 $(VENV)/.test-deps: pyproject.toml $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.run-deps
+
+$(BROWSER_DEPS):
+	@echo "make test: installing Debian's chromium and fonts-wqy-zenhei for the console's browser tests"
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	{ $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	  && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; } \
+	|| { echo "make test: could not install chromium and fonts-wqy-zenhei with apt-get (tests/test_console_browser.py needs them); install them as root and run make test again" >&2; exit 1; }
+	@test -e $@ || { echo "make test: $@ is still missing after apt-get install" >&2; exit 1; }

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 
 from adapters.storage.db import Database
-from api import case_service, notification_service
+from api import case_service, console, notification_service
 from api.deps import AppContext, TemporalGateway
 from api.routers import cases, field_team, health, notifications, technicians
 from api.routers import kpis
@@ -87,5 +87,6 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(kpis.router, prefix="/api/v1")
     app.include_router(projects.router, prefix="/api/v1")
     app.include_router(health.router, prefix="/api/v1")
+    console.install(app)  # the web console under /console, on the same services
     return app
 

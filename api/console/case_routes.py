@@ -1,0 +1,178 @@
+"""The case board, the case page with its action forms, and the new-case form.
+
+Every read and every action goes through the functions the API's routes call
+(``api.routers.cases.list_cases``, ``case_service.view/act/open_case``,
+``notification_service.for_case``); the stage model decides which forms a role sees.
+Search text arrives in a POST body, never in a URL (URLs end up in logs and histories).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from api import case_service, notification_service
+from api.console import forms, timeline
+from api.console.errors import Problem, allow, call
+from api.console.i18n import Translator
+from api.console.pages import render
+from api.console.session import Session, check_csrf, read_form, require
+from api.deps import DESK, get_context
+from api.routers import cases as cases_router
+from domain.models import CaseKind, Intake, Severity, Stage
+from domain.process import STEPS
+
+router = APIRouter(prefix="/console/cases", include_in_schema=False)
+Signed = Annotated[Session, Depends(require)]
+SORTS = ("deadline", "received")
+
+
+def _pick(value, allowed):
+    return value if isinstance(value, str) and value in allowed else None
+
+
+def board_filters(form: dict) -> dict:
+    """The board's filters from its form; anything unknown is simply not a filter."""
+    text = form.get("text")
+    return {
+        "kind": _pick(form.get("kind"), {k.value for k in CaseKind}),
+        "severity": _pick(form.get("severity"), {s.value for s in Severity}),
+        "stage": _pick(form.get("stage"), {s.value for s in Stage}),
+        "breached": _pick(form.get("breached"), {"true", "false"}),
+        "text": text.strip()[:100] if isinstance(text, str) and text.strip() else None,
+        "sort": _pick(form.get("sort"), SORTS) or "deadline",
+    }
+
+
+async def _board(request: Request, s: Session, filters: dict):
+    ctx = get_context(request)
+    found = await call(s, cases_router.list_cases(
+        ctx, s.caller.role,
+        kind=CaseKind(filters["kind"]) if filters["kind"] else None,
+        severity=Severity(filters["severity"]) if filters["severity"] else None,
+        stage=Stage(filters["stage"]) if filters["stage"] else None,
+        breached=None if filters["breached"] is None else filters["breached"] == "true",
+        text=filters["text"], sort=filters["sort"], page=1, page_size=100,
+    ))
+    return found, await ctx.clock()
+
+
+def _board_values(filters: dict) -> dict:
+    return dict(filters=filters, kinds=[k.value for k in CaseKind], severities=[s.value for s in Severity],
+                stages=[s.value for s in Stage], sorts=SORTS)
+
+
+@router.get("")
+async def board(request: Request, s: Signed) -> Response:
+    allow(s, DESK)
+    filters = board_filters({})
+    found, now = await _board(request, s, filters)
+    return render(request, "board.html", s, cases=found.items, total=found.total, now=now, **_board_values(filters))
+
+
+@router.post("")
+async def board_filtered(request: Request, s: Signed) -> Response:
+    allow(s, DESK)
+    form = await read_form(request)
+    check_csrf(form, s.csrf)
+    filters = board_filters(form)
+    found, now = await _board(request, s, filters)
+    return render(request, "board.html", s, cases=found.items, total=found.total, now=now, **_board_values(filters))
+
+
+@router.post("/table")
+async def board_rows(request: Request, s: Signed) -> Response:
+    """The board's rows alone: the page reloads them every few seconds."""
+    allow(s, DESK)
+    form = await read_form(request)
+    check_csrf(form, s.csrf)
+    found, now = await _board(request, s, board_filters(form))
+    return render(request, "board_rows.html", s, cases=found.items, total=found.total, now=now)
+
+
+# -- a new case ---------------------------------------------------------------------------------------------
+
+INTAKE_FIELDS = forms.fields_of(Intake)
+
+
+def _new_case_page(request: Request, s: Session, state: forms.FormState, key: str, status_code: int = 200) -> Response:
+    return render(request, "new_case.html", s, status_code=status_code, specs=INTAKE_FIELDS, state=state, key=key)
+
+
+@router.get("/new")
+async def new_case(request: Request, s: Signed) -> Response:
+    allow(s, DESK)
+    return _new_case_page(request, s, forms.FormState(values={"kind": "", "channel": "", "locale": "zh-CN"}),
+                          secrets.token_urlsafe(16))
+
+
+@router.post("/new")
+async def open_case(request: Request, s: Signed) -> Response:
+    allow(s, DESK)
+    ctx = get_context(request)
+    form = await read_form(request)
+    check_csrf(form, s.csrf)
+    # One key per rendering of the form: a double click or a resend opens one case.
+    key = form.get("key") if isinstance(form.get("key"), str) and form.get("key") else secrets.token_urlsafe(16)
+    intake, state = forms.parse(Intake, INTAKE_FIELDS, form, ctx.settings.zone, Translator(s.locale))
+    if intake is None:
+        return _new_case_page(request, s, state, key, status_code=422)
+    try:
+        case, _ = await case_service.open_case(ctx, intake, f"console:{key}")
+    except HTTPException as exc:
+        state.errors[forms.GENERAL] = [Translator(s.locale).message(str(exc.detail))]
+        return _new_case_page(request, s, state, key, status_code=exc.status_code)
+    return RedirectResponse(f"/console/cases/{case.case_no}", status_code=303)
+
+
+# -- one case -------------------------------------------------------------------------------------------------
+
+
+async def _case_page(request: Request, s: Session, case_no: str, *, failed: str | None = None,
+                     state: forms.FormState | None = None, notice: str | None = None, status_code: int = 200) -> Response:
+    ctx = get_context(request)
+    case = await call(s, case_service.view(ctx, case_no))
+    messages = await call(s, notification_service.for_case(ctx, case_no))
+    role = s.caller.role
+    actions = [(name, forms.fields_of(STEPS[name].payload)) for name in case.next_actions if role in STEPS[name].roles]
+    return render(
+        request, "case.html", s, status_code=status_code, case=case, messages=messages,
+        events=timeline.entries(case, messages), actions=actions, failed=failed,
+        state=state or forms.FormState(), notice=notice, now=await ctx.clock(),
+    )
+
+
+@router.get("/{case_no}")
+async def case_page(case_no: str, request: Request, s: Signed) -> Response:
+    allow(s, DESK)
+    return await _case_page(request, s, case_no)
+
+
+@router.post("/{case_no}/act/{action}")
+async def act(case_no: str, action: str, request: Request, s: Signed) -> Response:
+    """One action from its form: the model's errors or the workflow's refusal are shown next
+    to the form (422, 409, 403); a success goes back to the case page."""
+    allow(s, DESK)
+    if action not in STEPS:
+        raise Problem(404, f"no action {action}", s)
+    ctx = get_context(request)
+    form = await read_form(request)
+    check_csrf(form, s.csrf)
+    t = Translator(s.locale)
+    specs = forms.fields_of(STEPS[action].payload)
+    payload, state = forms.parse(STEPS[action].payload, specs, form, ctx.settings.zone, t)
+    if payload is None:
+        return await _case_page(request, s, case_no, failed=action, state=state, status_code=422)
+    try:
+        await case_service.act(ctx, case_no, action, payload, s.caller)
+    except case_service.ActionPending:
+        return await _case_page(request, s, case_no, notice="notice.pending", status_code=202)
+    except HTTPException as exc:
+        if exc.status_code in (403, 404):  # no form of this role's to show it next to
+            raise Problem(exc.status_code, str(exc.detail), s) from None
+        state.errors[forms.GENERAL] = [t.message(str(exc.detail))]
+        return await _case_page(request, s, case_no, failed=action, state=state, status_code=exc.status_code)
+    return RedirectResponse(f"/console/cases/{case_no}", status_code=303)
