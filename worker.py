@@ -20,6 +20,7 @@ from activities.case_file import CaseFileActivities
 from activities.field_team import FieldTeamActivities
 from activities.notifications import NotificationActivities
 from activities.project_file import ProjectFileActivities
+from activities.project_notifications import ProjectNotificationActivities
 from activities.reports import ReportActivities
 from adapters.notify.delivery import configured_channels
 from adapters.report_schedule import ensure_weekly_report_schedule
@@ -57,7 +58,7 @@ def build_worker(client: Client, settings: Settings, db: Database, executor: Thr
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
         activities=case_file.all() + notifications.all() + field.all() + ProjectFileActivities(db, settings.company_name, settings.company_phone).all()
-        + ReportActivities(notifications).all(),
+        + ReportActivities(notifications).all() + ProjectNotificationActivities(notifications).all(),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,

@@ -146,6 +146,8 @@ class ProjectState(ProjectFacts):
     stage: ProjectStage = ProjectStage.consultation
     designer: str | None = None
     project_manager: str | None = None
+    # The desk agent who keeps the customer relationship: signs the revisit SMS (seed 002).
+    service_agent: str | None = None
     needs: Needs | None = None
     design_rounds: list[DesignRound] = Field(default_factory=list)
     milestones: list[TradeMilestone] = Field(default_factory=list)

@@ -30,14 +30,16 @@ class RecordNeeds(StepInput):
 
 
 class AssignTeam(StepInput):
-    model_config = _example(designer="des-02", project_manager="pm-05")
+    model_config = _example(designer="des-02", project_manager="pm-05", service_agent="小王")
     designer: StaffId | None = None
     project_manager: StaffId | None = None
+    service_agent: StaffId | None = Field(
+        default=None, description="the desk agent keeping the relationship; the revisit SMS is signed with it")
 
     @model_validator(mode="after")
     def _someone(self) -> AssignTeam:
-        if self.designer is None and self.project_manager is None:
-            raise ValueError("name a designer, a project manager, or both")
+        if self.designer is None and self.project_manager is None and self.service_agent is None:
+            raise ValueError("name a designer, a project manager, a service agent, or some of them")
         return self
 
 

@@ -89,6 +89,7 @@ def _record_needs(p: ProjectState, x: ps.RecordNeeds, rules, now, by):
 def _assign_team(p: ProjectState, x: ps.AssignTeam, rules, now, by):
     p.designer = x.designer or p.designer
     p.project_manager = x.project_manager or p.project_manager
+    p.service_agent = x.service_agent or p.service_agent
 
 
 def _start_design(p: ProjectState, x, rules, now, by):

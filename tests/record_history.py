@@ -8,7 +8,8 @@ Sets, each run on the time-skipping server against a fresh test database:
 - ``projects``: one renovation project, a history per workflow run (each stage, each
   warranty year: it continues as new at every boundary), through a late progress report, two
   defects (one rectified late), the handover, revisits, greetings and the warranty's end
-  (``tests/record_projects.py``).
+  (``tests/record_projects.py``). ``projects-card`` and ``projects-messages`` record the runs
+  changed since (the card issued at the handover; the project's messages queued and delivered).
 - ``field``: a repair whose dispatch books the technician, is rescheduled and worked on site
   by the technician, and a complaint attributed to them that suspends them
   (``tests/record_field.py``).
@@ -33,10 +34,10 @@ async def main(sets: list[str]) -> None:
     import conftest
 
     from record_field import record_field
-    from record_projects import record_card_issued, record_projects
+    from record_projects import record_card_issued, record_messages, record_projects
 
     recorders = {"cases": record, "deliveries": record_deliveries, "projects": record_projects,
-                 "projects-card": record_card_issued, "field": record_field}
+                 "projects-card": record_card_issued, "projects-messages": record_messages, "field": record_field}
     unknown = set(sets) - set(recorders)
     if not sets or unknown:
         given = ", ".join(sorted(unknown)) or "none given"

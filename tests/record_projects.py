@@ -4,7 +4,7 @@
 running project in production is one of these runs: each is saved as
 ``histories/project-<n>-<stage>.json`` and replayed by ``test_replay.py``. Those were
 recorded before the warranty card was issued at the handover; ``projects-card`` records the
-delivery run after that change.
+delivery run after that change; ``projects-messages`` the runs that send messages.
 """
 
 from __future__ import annotations
@@ -73,6 +73,13 @@ async def record_card_issued(url: str) -> None:
     """The delivery run once the warranty card is issued at the handover (the patch
     ``issue-warranty-card-at-handover``); the ``projects`` set holds the runs from before it."""
     await record_projects(url, prefix="project-card", stages={"delivery"})
+
+
+async def record_messages(url: str) -> None:
+    """The runs that send messages once projects send them (the patch ``project-messages``):
+    construction (the progress report), acceptance (a defect and its breach) and every
+    warranty year (revisits, greetings); the sets above hold the runs from before it."""
+    await record_projects(url, prefix="project-messages", stages={"construction", "acceptance", "warranty"})
 
 
 def _stage(history) -> str:

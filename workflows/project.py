@@ -11,14 +11,23 @@ workflow continues as new with its state, so a five-year history never grows lar
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta, timezone
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+from workflows.delivery import DeliverNotification
 
 with workflow.unsafe.imports_passed_through():
-    from activities.project_contracts import ISSUE_WARRANTY_CARD, RECORD_PROJECT_EVENT, WARRANTY_CALENDAR
+    from activities.project_contracts import (
+        ISSUE_WARRANTY_CARD,
+        QUEUE_PROJECT_NOTIFICATION,
+        RECORD_PROJECT_EVENT,
+        WARRANTY_CALENDAR,
+    )
     from domain import search_attributes as sa
     from domain.calendar import WorkingCalendar
     from domain.case import ActionRequest
@@ -34,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
         WarrantyCalendarRequest,
         human_details,
     )
+    from domain.delivery import DeliveryPlan, delivery_workflow_id
+    from domain.project_messages import ProjectNotice, ProjectNotificationRequest, message_key, notices
     from domain.project_process import FINAL
     from domain.project_timers import fire, next_timer, plan_warranty
     from domain.projectwork import apply, check
@@ -47,6 +58,8 @@ FORBIDDEN = "Forbidden"
 _YEAR = 365  # days: a warranty year, for starting a fresh run each year
 # Projects handed over before the card was issued at the handover replay without issuing it.
 WARRANTY_CARD_PATCH = "issue-warranty-card-at-handover"
+# Projects that ran before their messages were sent replay without queuing them.
+MESSAGES_PATCH = "project-messages"
 
 
 @workflow.defn
@@ -62,6 +75,7 @@ class ProjectLifecycle:
             self._seq = 0
         self._rules = start.rules
         self._changes = 0
+        self._deliveries = 0  # messages of this run still being delivered
 
     @workflow.run
     async def run(self, start: ProjectStart) -> ProjectState:
@@ -74,7 +88,10 @@ class ProjectLifecycle:
             if project.stage == ProjectStage.warranty and project.warranty is None:
                 await self._start_warranty()
                 continue
-            if project.stage != stage or self._warranty_year() != year or workflow.info().is_continue_as_new_suggested():
+            boundary = project.stage != stage or self._warranty_year() != year
+            # A fresh run once this run's deliveries are done (their workflows are children:
+            # the time-skipping test server stops skipping a child whose parent continued).
+            if (boundary or workflow.info().is_continue_as_new_suggested()) and not self._deliveries:
                 await self._continue_as_new(start)
             timer = next_timer(project)
             if timer is not None and timer.at <= workflow.now():
@@ -95,9 +112,11 @@ class ProjectLifecycle:
 
     async def _fire(self, timer) -> None:
         type_, data = fire(self._project, timer, self._rules, workflow.now())
+        told = notices(self._project, type_, data)
         self._changes += 1
         self._publish()
-        await self._record(type_, "system", data)
+        seq = await self._record(type_, "system", data)
+        await self._tell(told, seq)
 
     @workflow.query
     def state(self) -> ProjectState:
@@ -110,9 +129,11 @@ class ProjectLifecycle:
             data = apply(self._project, request, self._rules, workflow.now())
         except Refused as refused:
             raise _refusal(refused) from None
+        told = notices(self._project, request.action, data)  # before any await: another step may follow
         self._changes += 1
         self._publish()
-        await self._record(request.action, request.by, data)
+        seq = await self._record(request.action, request.by, data)
+        await self._tell(told, seq)
         return self._project
 
     @act.validator
@@ -178,6 +199,44 @@ class ProjectLifecycle:
         )
         await workflow.execute_activity(RECORD_PROJECT_EVENT, event, **_ACTIVITY)
         return event.seq
+
+    async def _tell(self, told: list[ProjectNotice], seq: int) -> None:
+        """Queue each message of an event once (keyed by workflow, event, message, recipient)
+        and start its delivery as a workflow of its own; never wait on a channel."""
+        if not told or not workflow.patched(MESSAGES_PATCH):
+            return
+        wid = workflow.info().workflow_id
+        for notice in told:
+            request = ProjectNotificationRequest(
+                project_id=self._project.project_id, key=message_key(wid, seq, notice), template=notice.template,
+                recipient=notice.recipient, context=notice.context, at=workflow.now(),
+            )
+            try:
+                plan = await workflow.execute_activity(QUEUE_PROJECT_NOTIFICATION, request, result_type=DeliveryPlan,
+                                                       **_ACTIVITY)
+            except ActivityError as err:
+                # Only a template bug gets here: the project goes on, the failure is in the history.
+                workflow.logger.error("message %s to %s not queued: %s", notice.template, notice.recipient, err.cause)
+                continue
+            try:
+                delivery = await workflow.start_child_workflow(
+                    DeliverNotification.run, plan, id=delivery_workflow_id(plan.notification_id),
+                    static_summary=plan.summary, parent_close_policy=ParentClosePolicy.ABANDON,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+            except WorkflowAlreadyStartedError:
+                continue  # delivered already (a retried queue returns the same row), or a supervisor's retry
+            self._deliveries += 1
+            asyncio.create_task(self._delivered(delivery))
+
+    async def _delivered(self, delivery) -> None:
+        try:
+            await delivery  # a dead letter is the delivery's own result; the project goes on
+        except Exception as err:  # noqa: BLE001 - a failed delivery is in its own history
+            workflow.logger.warning("delivery %s failed: %s", delivery.id, err)
+        finally:
+            self._deliveries -= 1
+            self._changes += 1  # the main loop may continue as new now
 
     def _publish(self) -> None:
         workflow.upsert_search_attributes([

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from adapters.notify.templates import Rendered, Renderer
 from adapters.storage.db import insert
+from adapters.storage.project_tables import Project
 from adapters.storage.tables import Case, Notification, SlaClock
 from domain.calendar import WorkingCalendar
 from domain.case import NotificationRequest, QueuedNotification
@@ -166,6 +167,8 @@ def reroute(session: Session, outbox: Outbox, row: Notification) -> None:
     """Recompute a message's route with today's channels and addresses (a retried dead letter
     may have failed for want of a channel that is configured now)."""
     case = session.get(Case, row.case_id) if row.case_id is not None else None
+    if case is None and row.project_pk is not None:  # a project's message: its customer is the project's
+        case = session.get(Project, row.project_pk)
     recipient = Recipient(row.recipient, case.customer.preferred_channel if row.recipient == "customer" else None)
     addresses = outbox.addresses(case, row.recipient)
     channels = route(outbox.policy, recipient, addresses)

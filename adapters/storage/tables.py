@@ -164,6 +164,8 @@ class Notification(Base):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     # None for a message about no single case (the weekly report to the managers).
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # A renovation project's message (greetings, revisits, progress, defects); None otherwise.
+    project_pk: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     template: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(40))  # customer or a staff role
     locale: Mapped[str] = mapped_column(String(10), default="zh-CN", server_default="zh-CN")
