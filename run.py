@@ -140,6 +140,7 @@ def main() -> None:
         api = f"http://{settings.api_host}:{settings.api_port}"
         print(
             "\naftersales is running\n"
+            f"  Console:      {api}/console  (sign in with a token below)\n"
             f"  API docs:     {api}/docs\n"
             f"  Health:       {api}/api/v1/healthz\n"
             f"  Temporal UI:  {settings.ui_url}\n"

@@ -109,6 +109,8 @@ async def test_the_intake_form_shows_its_errors_then_opens_the_case(env, pg_url,
         assert again.headers["location"] == opened.headers["location"]
         page = await agent.get(opened.headers["location"])
         assert "王女士" in page.text and "上海市浦东新区锦绣路100弄5号1201" in page.text
+        printable = await agent.get(opened.headers["location"] + "/service-file")
+        assert printable.status_code == 200 and "王女士" in printable.text
 
 
 async def test_an_action_out_of_order_shows_the_reason_and_a_bad_one_its_errors(env, pg_url, executor, db):

@@ -59,6 +59,10 @@ def test_run_command_end_to_end(tmp_path):
         wait_for(lambda: any("aftersales is running" in line for line in lines), 120, "the start-up banner")
         banner = "".join(lines)
         assert f"http://127.0.0.1:{api_port}/docs" in banner and f":{ui_port}" in banner
+        assert f"http://127.0.0.1:{api_port}/console" in banner
+        sign_in = subprocess.run(["curl", "-sS", "--fail", f"http://127.0.0.1:{api_port}/console/sign-in"],
+                                 capture_output=True, text=True, timeout=30)
+        assert 'name="token"' in sign_in.stdout, sign_in.stderr  # the console is served too
         api = f"http://127.0.0.1:{api_port}/api/v1"
         auth = ["-H", "Authorization: Bearer dev-agent"]
         intake = {

@@ -151,6 +151,15 @@ async def case_page(case_no: str, request: Request, s: Signed) -> Response:
     return await _case_page(request, s, case_no)
 
 
+@router.get("/{case_no}/service-file")
+async def service_file(case_no: str, request: Request, s: Signed) -> Response:
+    """The printable service file, as the API serves it (archived once closed, a draft before)."""
+    allow(s, DESK)
+    page = await call(s, cases_router.service_file_html(case_no, get_context(request), s.caller.role))
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
 @router.post("/{case_no}/act/{action}")
 async def act(case_no: str, action: str, request: Request, s: Signed) -> Response:
     """One action from its form: the model's errors or the workflow's refusal are shown next

@@ -60,6 +60,8 @@ async def give_card(technician_id: str, request: Request, s: Signed) -> Response
     try:
         await field_service.give_card(ctx, technician_id, body, by=s.caller.staff_id or s.caller.role)
     except HTTPException as exc:
+        if exc.status_code == 404:  # no such row on the board to show it next to
+            raise Problem(404, str(exc.detail), s) from None
         state.errors[forms.GENERAL] = [t.message(str(exc.detail))]
         return await _technicians_page(request, s, failed=technician_id, state=state, status_code=exc.status_code)
     return RedirectResponse("/console/technicians", status_code=303)

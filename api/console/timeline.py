@@ -16,7 +16,7 @@ class Entry:
     kind: str  # intake, action, clock, escalation, message: the CSS class and the label's prefix
     label: str  # a locale key
     who: str = ""
-    detail: str = ""
+    detail: str = ""  # a locale key for the intake and clocks, the recorded text otherwise
     alarm: bool = False  # shown in red: a breach, an escalation, a dead letter
 
 
@@ -30,7 +30,7 @@ def _detail(data: dict) -> str:
 
 
 def entries(case: CaseView, messages: list[NotificationOut]) -> list[Entry]:
-    items = [Entry(case.received_at, "intake", "timeline.received", case.channel)]
+    items = [Entry(case.received_at, "intake", "timeline.received", detail=f"opt.{case.channel}")]
     for a in case.actions:
         items.append(Entry(a.at, "action", f"action.{a.action}", f"{a.by} ({a.role})", _detail(a.data)))
     for c in case.clocks:
