@@ -17,9 +17,9 @@ from fastapi.responses import RedirectResponse, Response
 from api import case_service, notification_service
 from api.console import forms, timeline
 from api.console.errors import Problem, allow, call
-from api.console.i18n import Translator
 from api.console.pages import render
-from api.console.session import Session, check_csrf, read_form, require
+from api.console.session import Session, require
+from api.console.submit import posted, submitted
 from api.deps import DESK, get_context
 from api.routers import cases as cases_router
 from domain.models import CaseKind, Intake, Severity, Stage
@@ -67,17 +67,16 @@ def _board_values(filters: dict) -> dict:
 
 @router.get("")
 async def board(request: Request, s: Signed) -> Response:
-    allow(s, DESK)
-    filters = board_filters({})
-    found, now = await _board(request, s, filters)
-    return render(request, "board.html", s, cases=found.items, total=found.total, now=now, **_board_values(filters))
+    return await _board_page(request, s, {})
 
 
 @router.post("")
 async def board_filtered(request: Request, s: Signed) -> Response:
+    return await _board_page(request, s, await posted(request, s))
+
+
+async def _board_page(request: Request, s: Session, form: dict) -> Response:
     allow(s, DESK)
-    form = await read_form(request)
-    check_csrf(form, s.csrf)
     filters = board_filters(form)
     found, now = await _board(request, s, filters)
     return render(request, "board.html", s, cases=found.items, total=found.total, now=now, **_board_values(filters))
@@ -87,9 +86,7 @@ async def board_filtered(request: Request, s: Signed) -> Response:
 async def board_rows(request: Request, s: Signed) -> Response:
     """The board's rows alone: the page reloads them every few seconds."""
     allow(s, DESK)
-    form = await read_form(request)
-    check_csrf(form, s.csrf)
-    found, now = await _board(request, s, board_filters(form))
+    found, now = await _board(request, s, board_filters(await posted(request, s)))
     return render(request, "board_rows.html", s, cases=found.items, total=found.total, now=now)
 
 
@@ -112,19 +109,16 @@ async def new_case(request: Request, s: Signed) -> Response:
 @router.post("/new")
 async def open_case(request: Request, s: Signed) -> Response:
     allow(s, DESK)
-    ctx = get_context(request)
-    form = await read_form(request)
-    check_csrf(form, s.csrf)
+    sub = await submitted(request, s, Intake, INTAKE_FIELDS)
     # One key per rendering of the form: a double click or a resend opens one case.
-    key = form.get("key") if isinstance(form.get("key"), str) and form.get("key") else secrets.token_urlsafe(16)
-    intake, state = forms.parse(Intake, INTAKE_FIELDS, form, ctx.settings.zone, Translator(s.locale))
-    if intake is None:
-        return _new_case_page(request, s, state, key, status_code=422)
+    key = sub.form.get("key") if isinstance(sub.form.get("key"), str) and sub.form.get("key") else secrets.token_urlsafe(16)
+    if sub.payload is None:
+        return _new_case_page(request, s, sub.state, key, status_code=422)
     try:
-        case, _ = await case_service.open_case(ctx, intake, f"console:{key}")
+        case, _ = await case_service.open_case(get_context(request), sub.payload, f"console:{key}")
     except HTTPException as exc:
-        state.errors[forms.GENERAL] = [Translator(s.locale).message(str(exc.detail))]
-        return _new_case_page(request, s, state, key, status_code=exc.status_code)
+        sub.refused(exc, elsewhere=())
+        return _new_case_page(request, s, sub.state, key, status_code=exc.status_code)
     return RedirectResponse(f"/console/cases/{case.case_no}", status_code=303)
 
 
@@ -167,21 +161,14 @@ async def act(case_no: str, action: str, request: Request, s: Signed) -> Respons
     allow(s, DESK)
     if action not in STEPS:
         raise Problem(404, f"no action {action}", s)
-    ctx = get_context(request)
-    form = await read_form(request)
-    check_csrf(form, s.csrf)
-    t = Translator(s.locale)
-    specs = forms.fields_of(STEPS[action].payload)
-    payload, state = forms.parse(STEPS[action].payload, specs, form, ctx.settings.zone, t)
-    if payload is None:
-        return await _case_page(request, s, case_no, failed=action, state=state, status_code=422)
+    sub = await submitted(request, s, STEPS[action].payload, forms.fields_of(STEPS[action].payload))
+    if sub.payload is None:
+        return await _case_page(request, s, case_no, failed=action, state=sub.state, status_code=422)
     try:
-        await case_service.act(ctx, case_no, action, payload, s.caller)
+        await case_service.act(get_context(request), case_no, action, sub.payload, s.caller)
     except case_service.ActionPending:
         return await _case_page(request, s, case_no, notice="notice.pending", status_code=202)
     except HTTPException as exc:
-        if exc.status_code in (403, 404):  # no form of this role's to show it next to
-            raise Problem(exc.status_code, str(exc.detail), s) from None
-        state.errors[forms.GENERAL] = [t.message(str(exc.detail))]
-        return await _case_page(request, s, case_no, failed=action, state=state, status_code=exc.status_code)
+        sub.refused(exc)
+        return await _case_page(request, s, case_no, failed=action, state=sub.state, status_code=exc.status_code)
     return RedirectResponse(f"/console/cases/{case_no}", status_code=303)

@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 from api import project_service
 from api.console import forms
 from api.console.errors import Problem, allow, call
-from api.console.i18n import Translator
 from api.console.pages import render
-from api.console.session import Session, check_csrf, read_form, require
+from api.console.session import Session, require
+from api.console.submit import posted, submitted
 from api.deps import DESK, get_context
 from api.routers import projects as projects_router
 from domain.project import ProjectStage
@@ -44,8 +44,7 @@ async def projects(request: Request, s: Signed) -> Response:
 async def projects_filtered(request: Request, s: Signed) -> Response:
     """Filtered in a POST: the search text (a name, a phone) stays out of URLs."""
     allow(s, DESK)
-    form = await read_form(request)
-    check_csrf(form, s.csrf)
+    form = await posted(request, s)
     stage, text = form.get("stage"), form.get("text")
     return await _list(request, s, stage if isinstance(stage, str) else None,
                        text.strip() if isinstance(text, str) and text.strip() else None)
@@ -72,19 +71,12 @@ async def act(project_id: str, step: str, request: Request, s: Signed) -> Respon
     allow(s, DESK)
     if step not in STEPS:
         raise Problem(404, f"no project step {step}", s)
-    ctx = get_context(request)
-    form = await read_form(request)
-    check_csrf(form, s.csrf)
-    t = Translator(s.locale)
-    specs = forms.fields_of(STEPS[step].payload)
-    payload, state = forms.parse(STEPS[step].payload, specs, form, ctx.settings.zone, t)
-    if payload is None:
-        return await _page(request, s, project_id, failed=step, state=state, status_code=422)
+    sub = await submitted(request, s, STEPS[step].payload, forms.fields_of(STEPS[step].payload))
+    if sub.payload is None:
+        return await _page(request, s, project_id, failed=step, state=sub.state, status_code=422)
     try:
-        await project_service.act(ctx, project_id, step, payload, s.caller.role)
+        await project_service.act(get_context(request), project_id, step, sub.payload, s.caller.role)
     except HTTPException as exc:
-        if exc.status_code in (403, 404):  # no form of this role's to show it next to
-            raise Problem(exc.status_code, str(exc.detail), s) from None
-        state.errors[forms.GENERAL] = [t.message(str(exc.detail))]
-        return await _page(request, s, project_id, failed=step, state=state, status_code=exc.status_code)
+        sub.refused(exc)
+        return await _page(request, s, project_id, failed=step, state=sub.state, status_code=exc.status_code)
     return RedirectResponse(f"/console/projects/{project_id}", status_code=303)

@@ -16,9 +16,9 @@ from fastapi.responses import RedirectResponse, Response
 from api import case_service, field_service, technician_service
 from api.console import forms
 from api.console.errors import Problem, allow, call
-from api.console.i18n import Translator
 from api.console.pages import render
-from api.console.session import Session, check_csrf, read_form, require
+from api.console.session import Session, require
+from api.console.submit import submitted
 from api.deps import DESK, SUPERVISORS, get_context
 from domain.models import Stage
 from domain.process import STEPS, TECHNICIAN
@@ -50,20 +50,14 @@ async def technicians(request: Request, s: Signed) -> Response:
 @router.post("/technicians/{technician_id}/cards")
 async def give_card(technician_id: str, request: Request, s: Signed) -> Response:
     allow(s, SUPERVISORS)
-    ctx = get_context(request)
-    form = await read_form(request)
-    check_csrf(form, s.csrf)
-    t = Translator(s.locale)
-    body, state = forms.parse(field_service.CardIn, CARD_FIELDS, form, ctx.settings.zone, t)
-    if body is None:
-        return await _technicians_page(request, s, failed=technician_id, state=state, status_code=422)
+    sub = await submitted(request, s, field_service.CardIn, CARD_FIELDS)
+    if sub.payload is None:
+        return await _technicians_page(request, s, failed=technician_id, state=sub.state, status_code=422)
     try:
-        await field_service.give_card(ctx, technician_id, body, by=s.caller.staff_id or s.caller.role)
+        await field_service.give_card(get_context(request), technician_id, sub.payload, by=s.caller.staff_id or s.caller.role)
     except HTTPException as exc:
-        if exc.status_code == 404:  # no such row on the board to show it next to
-            raise Problem(404, str(exc.detail), s) from None
-        state.errors[forms.GENERAL] = [t.message(str(exc.detail))]
-        return await _technicians_page(request, s, failed=technician_id, state=state, status_code=exc.status_code)
+        sub.refused(exc, elsewhere=(404,))  # no such row on the board to show it next to
+        return await _technicians_page(request, s, failed=technician_id, state=sub.state, status_code=exc.status_code)
     return RedirectResponse("/console/technicians", status_code=303)
 
 
@@ -100,20 +94,15 @@ async def job_step(case_no: str, action: str, request: Request, s: Signed) -> Re
     allow(s, {TECHNICIAN})
     if action not in JOB_STEPS:
         raise Problem(404, f"no job step {action}", s)
-    ctx = get_context(request)
-    form = await read_form(request)
-    check_csrf(form, s.csrf)
-    t = Translator(s.locale)
-    specs = forms.fields_of(STEPS[action].payload, without=("by",))
-    payload, state = forms.parse(STEPS[action].payload, specs, form, ctx.settings.zone, t)
+    sub = await submitted(request, s, STEPS[action].payload, forms.fields_of(STEPS[action].payload, without=("by",)))
     failed = f"{case_no}/{action}"
-    if payload is None:
-        return await _my_day(request, s, failed=failed, state=state, status_code=422)
+    if sub.payload is None:
+        return await _my_day(request, s, failed=failed, state=sub.state, status_code=422)
     try:
-        await case_service.act(ctx, case_no, action, payload, s.caller)
+        await case_service.act(get_context(request), case_no, action, sub.payload, s.caller)
     except case_service.ActionPending:
         pass  # accepted by the case; the day's list shows it once the case file has it
     except HTTPException as exc:
-        state.errors[forms.GENERAL] = [t.message(str(exc.detail))]
-        return await _my_day(request, s, failed=failed, state=state, status_code=exc.status_code)
+        sub.refused(exc, elsewhere=())  # the day's page names a job not on it at the top
+        return await _my_day(request, s, failed=failed, state=sub.state, status_code=exc.status_code)
     return RedirectResponse("/console/me", status_code=303)
