@@ -82,6 +82,7 @@ def _case_start(ctx: AppContext, case: Case) -> CaseStart:
         rules=ctx.policy,
         calendar=calendar,
         major=case.major,
+        under_warranty=case.under_warranty,
     )
 
 
@@ -106,6 +107,8 @@ async def start_workflow(ctx: AppContext, client: Client, case: Case) -> CaseSta
                     SearchAttributePair(sa.SLA_BREACHED, False),
                     SearchAttributePair(sa.ESCALATED, False),
                 ]
+                # A project's case: filter a project's cases in the Temporal UI (ProjectId = 'PJ…').
+                + ([SearchAttributePair(sa.PROJECT_ID, case.project_id)] if case.project_id else [])
             ),
         )
     except WorkflowAlreadyStartedError:
@@ -138,9 +141,10 @@ async def open_case(
         severity = intake.severity or ctx.policy.detect_severity(intake.description)
         try:
             with ctx.db.session() as session:
+                judged, covered = _project_warranty(ctx, intake, now)
                 case = case_file.open_case(
                     session,
-                    intake=_project_warranty(ctx, intake, now),
+                    intake=judged,
                     severity=severity,
                     received_at=received_at(intake, now),
                     now=now,
@@ -150,6 +154,8 @@ async def open_case(
                     fingerprint=fingerprint if idempotency_key else None,
                     related_case_no=related_case_no,
                 )
+                if covered is not None:  # the term that applies and its end date, for the case view
+                    case.warranty = covered.model_dump(mode="json")
             return case, False
         except IntegrityError:
             if not idempotency_key:
@@ -180,17 +186,18 @@ async def open_case(
     return case_view(case, ui=_ui(ctx, case), state=_planned_state(ctx, case, start), live=False), replayed
 
 
-def _project_warranty(ctx: AppContext, intake: Intake, now) -> Intake:
-    """A case for a handed-over project is in warranty or not by the project's terms (its
-    handover date, the problem's category and area), whatever the desk guessed. Blocking."""
+def _project_warranty(ctx: AppContext, intake: Intake, now):
+    """A case for a handed-over project is in warranty or not by the project's card (the
+    terms and end dates fixed at its handover, the problem's category and area), whatever
+    the desk guessed; returns the intake so judged and the term that applies. Blocking."""
     if intake.project_id is None:
-        return intake
+        return intake, None
     day = received_at(intake, now).astimezone(ctx.settings.zone).date()
     category = intake.problem_category.value if intake.problem_category else "other"
     covered = project_service.case_warranty(ctx, intake.project_id, category, intake.area, day)
     if covered is None:
-        return intake
-    return intake.model_copy(update={"under_warranty": "yes" if covered.in_warranty else "no"})
+        return intake, None
+    return intake.model_copy(update={"under_warranty": "yes" if covered.in_warranty else "no"}), covered
 
 
 def _ui(ctx: AppContext, case: Case) -> str:

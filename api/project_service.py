@@ -164,13 +164,25 @@ async def act(ctx: AppContext, project_id: str, action: str, payload, role: str)
     return _view(ctx, p, s, live=True)
 
 
+def card_terms(state: ProjectState) -> list[warranty.TermEnd]:
+    """The terms as issued at the handover (the warranty card), not today's policy."""
+    return list(state.warranty.terms) if state.warranty else []
+
+
+def covered(ctx: AppContext, state: ProjectState, defect, area, on: date) -> warranty.WarrantyStatus:
+    return warranty.status_on_card(card_terms(state), defect, area, on,
+                                   fallback_default=ctx.policy.warranty.default_term)
+
+
 def case_warranty(ctx: AppContext, project_id: str, defect, area, on: date) -> warranty.WarrantyStatus | None:
-    """A case opened for a project: covered or not, from the project's handover date and the
-    defect's category and area (None while the project is not handed over). Blocking."""
+    """A case opened for a project: covered or not by the terms on the project's warranty
+    card (fixed at its handover), for the defect's category and area on the day the case is
+    received (None while the project is not handed over). Blocking."""
     with ctx.db.session() as session:
         p = project_file.get_project(session, project_id)
     if p is None:
         raise HTTPException(422, f"no project {project_id}: check the project id")
-    if p.handover_on is None:
+    state = ProjectState.model_validate(p.state) if p.state else None
+    if p.handover_on is None or state is None or state.warranty is None:
         return None
-    return warranty.status(ctx.policy.warranty, p.handover_on, defect, area, on)
+    return covered(ctx, state, defect, area, on)

@@ -13,6 +13,7 @@ from adapters.storage.tables import Case
 from domain.case import CaseState, workflow_id
 from domain.clocks import ClockState, ClockStatus, Pause
 from domain.process import STEPS, refusal
+from domain.warranty import WarrantyStatus
 from domain.records import (
     Acceptance,
     Amendment,
@@ -121,6 +122,8 @@ class CaseView(CaseSummary):
     under_warranty: str
     repaired_before: bool
     project_id: str | None
+    warranty: WarrantyStatus | None = Field(
+        default=None, description="a project's case: the term that applies, its end date, covered or not")
     problem_category: str | None = None
     product: str | None = None
     product_model: str | None = None
@@ -201,6 +204,7 @@ def case_view(case: Case, *, ui: str, state: CaseState, live: bool, linked: list
         under_warranty=case.under_warranty,
         repaired_before=case.repaired_before,
         project_id=case.project_id,
+        warranty=case.warranty,
         problem_category=case.problem_category,
         product=case.product,
         product_model=case.product_model,

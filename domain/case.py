@@ -40,6 +40,9 @@ class CaseFacts(BaseModel):
     channel: Channel
     received_at: AwareDatetime
     policy: str  # the name of the policy its clocks were planned by
+    # From the intake (for a project's case: the project's warranty card); a plan proposed
+    # without a price is free when the repair is in warranty (domain.warranty.plan_cost_default).
+    under_warranty: Literal["yes", "no", "unknown"] = "unknown"
 
 
 class CaseStart(CaseFacts):

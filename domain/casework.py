@@ -25,7 +25,7 @@ from domain.clocks import (
     resume,
     timed_clock,
 )
-from domain.guards import GUARDS, money, pending_amendment
+from domain.guards import GUARDS, money, pending_amendment, plan_cost
 from domain.models import SLA_CLOCKS, CaseKind, ClockName, Stage
 from domain.policy import EscalationChain
 from domain.process import STEPS, Step, refusal, reopen_stage, role_refusal
@@ -177,10 +177,11 @@ def _record_survey(case, p: st.RecordSurvey, rules, now, by):
 
 
 def _propose_plan(case, p: st.ProposePlan, rules, now, by):
-    paid = p.cost_estimate > 0
+    cost = plan_cost(case, p)  # the guard refused a plan with neither a price nor a free default
+    paid = cost > 0
     case.plans.append(PlanRound(
         round=len(case.plans) + 1, cause=p.cause, method=p.method, materials=p.materials,
-        labour_hours=p.labour_hours, cost_estimate=p.cost_estimate, proposed_at=now, proposed_by=by,
+        labour_hours=p.labour_hours, cost_estimate=cost, proposed_at=now, proposed_by=by,
         status="awaiting_confirmation" if paid else "free",
     ))
     _meet(case, ClockName.plan, now)
@@ -188,7 +189,7 @@ def _propose_plan(case, p: st.ProposePlan, rules, now, by):
         case.stage = S.ready_to_dispatch
         return None
     case.stage = S.awaiting_confirmation
-    return [Notice("customer", "plan_to_confirm", {"round": len(case.plans), "cost": money(p.cost_estimate)})]
+    return [Notice("customer", "plan_to_confirm", {"round": len(case.plans), "cost": money(cost)})]
 
 
 def _confirm_plan(case, p: st.Confirmation, rules, now, by):

@@ -19,6 +19,7 @@ from domain.models import CaseKind, Stage
 from domain.process import TECHNICIAN
 from domain.records import Amendment
 from domain.rules import Rules
+from domain.warranty import plan_cost_default
 
 S = Stage
 
@@ -154,6 +155,19 @@ def _g_resume(case: CaseState, p: st.ResumeClock, rules: Rules, now: datetime) -
     return None if clock is not None and clock.paused_at else f"the {p.clock.value} clock is not paused"
 
 
+def _g_plan(case: CaseState, p: st.ProposePlan, rules: Rules, now: datetime) -> str | None:
+    if p.cost_estimate is None and plan_cost(case, p) is None:
+        return "no price given and the repair is not in warranty (by the survey or the case): state the cost estimate"
+    return None
+
+
+def plan_cost(case: CaseState, p: st.ProposePlan) -> Decimal | None:
+    """The plan's price: as stated, or the warranty's default (None: no default)."""
+    if p.cost_estimate is not None:
+        return p.cost_estimate
+    return plan_cost_default(case.under_warranty, case.survey.responsibility if case.survey else None)
+
+
 def _g_reopen(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
     window = rules.seconds("reopen_within")
     if case.closed_at is not None and (now - case.closed_at).total_seconds() > window:
@@ -162,6 +176,7 @@ def _g_reopen(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | Non
 
 
 GUARDS: dict[str, Guard] = {
+    "propose_plan": _g_plan,
     "dispatch": _g_dispatch,
     "confirm_visit": _g_confirm_visit,
     "start_work": _g_start,

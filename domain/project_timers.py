@@ -38,19 +38,21 @@ def zone(rules: ProjectRules) -> timezone:
 
 
 def plan_warranty(
-    project: ProjectState, rules: ProjectRules, calendar: WorkingCalendar, greetings: list[GreetingDay], now: datetime
+    project: ProjectState, rules: ProjectRules, calendar: WorkingCalendar, greetings: list[GreetingDay], now: datetime,
+    *, month_end: bool = True,
 ) -> Warranty:
     """Terms, revisits and greetings from the handover date (the ``hand_over`` step). A
     handover recorded late (an older project entered now) greets no holiday already past;
-    its revisit windows already closed are marked missed at once."""
+    its revisit windows already closed are marked missed at once. ``month_end``: the end
+    date rule of ``domain.warranty.last_covered_day`` (False for projects handed over before it)."""
     handover = project.handover.handover_on
-    until = warranty_until(rules.warranty, handover)
+    until = warranty_until(rules.warranty, handover, month_end=month_end)
     local = zone(rules)
     return Warranty(
         handover_on=handover,
         until=until,
         ends_at=datetime.combine(until + timedelta(days=1), time(0), local),
-        terms=term_ends(rules.warranty, handover),
+        terms=term_ends(rules.warranty, handover, month_end=month_end),
         revisits=project_revisits(rules.project.revisits, calendar, handover),
         greetings=[
             GreetingDay(holiday=g.holiday, on=g.on, at=datetime.combine(g.on, GREETING_AT, local))

@@ -80,7 +80,10 @@ class ProposePlan(StepInput):
     method: Text
     materials: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
     labour_hours: Annotated[Decimal, Field(ge=0, le=1000)]
-    cost_estimate: Money = Field(description="what the customer pays; 0 when the repair is free")
+    cost_estimate: Money | None = Field(
+        default=None,
+        description="what the customer pays; 0 when the repair is free; left out: free if the repair is in "
+        "warranty (the survey's finding, else the case's warranty status), otherwise refused: state the price")
 
 
 class Confirmation(StepInput):

@@ -58,6 +58,9 @@ FORBIDDEN = "Forbidden"
 _YEAR = 365  # days: a warranty year, for starting a fresh run each year
 # Projects handed over before the card was issued at the handover replay without issuing it.
 WARRANTY_CARD_PATCH = "issue-warranty-card-at-handover"
+# Projects handed over before the Civil Code's month-end rule for the last day of a term
+# (domain.warranty.last_covered_day) replay the arithmetic they were planned with.
+WARRANTY_END_PATCH = "warranty-end-month-end-rule"
 # Projects that ran before their messages were sent replay without queuing them.
 MESSAGES_PATCH = "project-messages"
 
@@ -169,7 +172,8 @@ class ProjectLifecycle:
             await workflow.execute_activity(WARRANTY_CALENDAR, request, **_ACTIVITY)
         )
         project.warranty = plan_warranty(
-            project, self._rules, WorkingCalendar(planned.calendar), planned.greetings, workflow.now()
+            project, self._rules, WorkingCalendar(planned.calendar), planned.greetings, workflow.now(),
+            month_end=workflow.patched(WARRANTY_END_PATCH),
         )
         self._changes += 1
         self._publish()

@@ -65,6 +65,9 @@ class Case(Base):
     under_warranty: Mapped[str] = mapped_column(String(10))
     repaired_before: Mapped[bool] = mapped_column(Boolean)
     project_id: Mapped[str | None] = mapped_column(String(40))
+    # For a project's case: the warranty term that applies, its end date, covered or not
+    # (domain.warranty.WarrantyStatus, judged by the project's card when the case was received).
+    warranty: Mapped[dict[str, Any] | None] = mapped_column(Json)
     # What the problem is about (intake, optional): the most-frequent-problems report groups by it.
     problem_category: Mapped[str | None] = mapped_column(String(30), index=True)
     product: Mapped[str | None] = mapped_column(String(100))

@@ -90,8 +90,8 @@ async def get_warranty(
     w = state.warranty
     day = on or (await ctx.clock()).astimezone(ctx.settings.zone).date()
     covered = None
-    if defect is not None:
-        covered = warranty.status(ctx.policy.warranty, w.handover_on, defect, area, day)
+    if defect is not None:  # by the terms on the card issued at the handover
+        covered = project_service.covered(ctx, state, defect, area, day)
     return WarrantyView(project_id=project_id, handover_on=w.handover_on, warranty_until=w.until, terms=w.terms, on=day,
                         in_warranty=[t.term for t in w.terms if t.starts_on <= day <= t.ends_on], defect=covered)
 
