@@ -77,9 +77,11 @@ async def record_card_issued(url: str) -> None:
 
 async def record_messages(url: str) -> None:
     """The runs that send messages once projects send them (the patch ``project-messages``):
-    construction (the progress report), acceptance (a defect and its breach) and every
-    warranty year (revisits, greetings); the sets above hold the runs from before it."""
-    await record_projects(url, prefix="project-messages", stages={"construction", "acceptance", "warranty"})
+    construction (the progress report), acceptance (a defect and its breach), delivery (the
+    terms' end dates by the month-end rule, ``warranty-end-month-end-rule``) and every
+    warranty year (revisits, greetings); the sets above hold the runs from before them."""
+    stages = {"construction", "acceptance", "delivery", "warranty"}
+    await record_projects(url, prefix="project-messages", stages=stages)
 
 
 def _stage(history) -> str:
