@@ -117,6 +117,7 @@ async def test_a_desk_agent_opens_a_case_watches_it_breach_and_acts(env, pg_url,
         await respond.locator("button[type=submit]").click()
         await expect(page.locator("#stage")).to_have_text("诊断中")
         await expect(page.locator("ol.timeline")).to_contain_text("响应客户")
+        await expect(page.locator("ol.timeline")).to_contain_text("超时后完成")  # the breached clock, met late
         await expect(page.locator("details[data-action=book_survey]")).to_be_visible()
         await shot(page, "4-case-responded")
 

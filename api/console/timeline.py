@@ -40,7 +40,8 @@ def entries(case: CaseView, messages: list[NotificationOut]) -> list[Entry]:
         if c.breached_at:
             items.append(Entry(c.breached_at, "clock", "timeline.clock_breached", detail=f"clock.{c.name}", alarm=True))
         if c.met_at:
-            items.append(Entry(c.met_at, "clock", "timeline.clock_met", detail=f"clock.{c.name}"))
+            label = "timeline.clock_met_late" if c.breached_at else "timeline.clock_met"
+            items.append(Entry(c.met_at, "clock", label, detail=f"clock.{c.name}"))
     for e in case.escalations:
         items.append(Entry(e.at, "escalation", "timeline.escalated", e.by, f"L{e.level} · {e.reason}", alarm=True))
     for m in messages:
