@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.storage import cases as case_file
 from adapters.storage import field_team
 from adapters.storage import technicians as registry
-from adapters.storage.tables import QualityCheck, TechnicianCard
+from adapters.storage.field_tables import QualityCheck, TechnicianCard
 from api.deps import AppContext
 from api.technician_service import Suggestion, suggest
 from domain.dispatch import JobIn, Tag, district, work_order_id

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from adapters.storage import technicians as registry
-from adapters.storage.tables import TechnicianRow
+from adapters.storage.field_tables import TechnicianRow
 from api.deps import AppContext
 from domain.dispatch import JobIn, TechnicianIn, rank
 

@@ -5,7 +5,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from adapters.storage import tables  # noqa: F401  (registers the tables)
+from adapters.storage import field_tables, tables  # noqa: F401  (registers the tables)
 from adapters.storage import project_tables  # noqa: F401  (the project file's tables)
 from adapters.storage.db import Base
 

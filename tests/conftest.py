@@ -235,7 +235,7 @@ def register_technician(db: Database, technician_id: str = "tech-017", **changes
     """A technician in the registry, working every day around the clock unless ``changes``
     say otherwise: dispatch holds a registered technician's time."""
     from adapters.storage import technicians as registry
-    from adapters.storage.tables import TechnicianRow
+    from adapters.storage.field_tables import TechnicianRow
 
     now = datetime.now().astimezone()
     fields = dict(name="王师傅", phone="13700001111", skills=["plumbing", "tiling", "carpentry"], areas=["浦东新区"],

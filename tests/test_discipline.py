@@ -11,7 +11,7 @@ from adapters.storage import cases as case_file
 from adapters.storage import field_team
 from adapters.storage import technicians as registry
 from adapters.storage.field_team import Sampling
-from adapters.storage.tables import (
+from adapters.storage.field_tables import (
     BookingSlot,
     ComplaintAttribution,
     QualityCheck,

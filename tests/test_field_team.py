@@ -11,7 +11,7 @@ from desk import ROLE_TOKENS, desk
 from sqlalchemy import func, select
 from test_scenarios import clocks, outbox
 
-from adapters.storage.tables import BookingSlot
+from adapters.storage.field_tables import BookingSlot
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AGENT, SUPERVISOR, MANAGER = ROLE_TOKENS["agent"], ROLE_TOKENS["supervisor"], ROLE_TOKENS["manager"]

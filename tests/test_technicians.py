@@ -8,7 +8,7 @@ import httpx
 from conftest import DEFAULT_POLICY, make_settings
 from sqlalchemy import func, select
 
-from adapters.storage.tables import BookingSlot
+from adapters.storage.field_tables import BookingSlot
 from api.app import create_app
 
 MANAGER = {"Authorization": "Bearer t-manager"}

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from adapters.storage import technicians as registry
 from adapters.storage.db import insert
-from adapters.storage.tables import (
-    Case,
+from adapters.storage.field_tables import (
     ComplaintAttribution,
     QualityCheck,
     TechnicianCard,
@@ -21,6 +20,7 @@ from adapters.storage.tables import (
     TechnicianStatusChange,
     WorkOrderRow,
 )
+from adapters.storage.tables import Case
 from domain.case import CaseEvent
 from domain.discipline import (
     ComplaintReview,

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from adapters.storage.db import insert
-from adapters.storage.tables import BookingSlot, TechnicianRow, TechnicianStatusChange
+from adapters.storage.field_tables import BookingSlot, TechnicianRow, TechnicianStatusChange
 from domain.dispatch import Booking, Technician, slots
 from domain.policy import WEEKDAYS
 
