@@ -97,8 +97,9 @@ class RevisitDue(BaseModel):
 
 class LeadOut(BaseModel):
     id: int
-    project_id: str
-    source: str = Field(description="the revisit it was heard at, e.g. revisit:mid_term")
+    project_id: str | None = Field(description="the project (of the revisit, or of the repair case)")
+    case_no: str | None = Field(default=None, description="the repair case whose revisit it was heard at")
+    source: str = Field(description="the revisit it was heard at: revisit:initial|mid_term|late, revisit:repair")
     need: str
     note: str
     status: str
@@ -108,9 +109,15 @@ class LeadOut(BaseModel):
 
     @classmethod
     def from_row(cls, lead: SalesLead) -> LeadOut:
-        p = lead.project
-        return cls(id=lead.id, project_id=p.project_id, source=lead.source, need=lead.need, note=lead.note,
-                   status=lead.status, created_at=lead.created_at, customer_name=p.customer.name, phone=p.customer.phone)
+        if lead.project is not None:
+            p = lead.project
+            return cls(id=lead.id, project_id=p.project_id, source=lead.source, need=lead.need, note=lead.note,
+                       status=lead.status, created_at=lead.created_at, customer_name=p.customer.name,
+                       phone=p.customer.phone)
+        c = lead.case
+        return cls(id=lead.id, project_id=c.project_id, case_no=c.case_no, source=lead.source, need=lead.need,
+                   note=lead.note, status=lead.status, created_at=lead.created_at, customer_name=c.customer.name,
+                   phone=c.customer.phone)
 
 
 class LeadList(BaseModel):

@@ -290,6 +290,7 @@ def _record_revisit(case, p: st.RecordRevisit, rules, now, by):
     revisit.method, revisit.satisfaction, revisit.recorded_at, revisit.low_score = p.method, p.satisfaction, now, low
     revisit.attitude, revisit.professionalism, revisit.timeliness = p.attitude, p.professionalism, p.timeliness
     revisit.problem_found, revisit.problem, revisit.comments = p.problem_found, p.problem, p.comments
+    revisit.secondary_needs, revisit.needs_note = list(p.secondary_needs), p.needs_note  # leads (domain.revisit)
     _meet(case, ClockName.revisit, now)
     if not low:
         case.stage = S.closed

@@ -99,6 +99,8 @@ class Revisit(BaseModel):
     problem_found: bool = False
     problem: str = ""
     comments: str = ""
+    secondary_needs: list[str] = Field(default_factory=list)  # passed to sales as leads
+    needs_note: str = ""
     recorded_at: AwareDatetime | None = None
     follow_up: str = ""
     followed_up_at: AwareDatetime | None = None

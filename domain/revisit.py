@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from domain.steps import Note, Satisfaction, Score  # the case's words: one scale for both
+from domain.steps import Note, Satisfaction, Score, SecondaryNeed  # the case's words: one scale for both
 from domain.warranty import add_months
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ Method = Literal["phone", "sms", "on_site"]  # on site: important customers, by 
 Trade = Literal["plumbing_electrical", "carpentry", "tiling_masonry", "painting"]
 TRADES: tuple[str, ...] = ("plumbing_electrical", "tiling_masonry", "carpentry", "painting")
 TradeIssue = Literal["leak", "uneven_wall_or_floor", "poor_door_window_seal", "cracks", "other"]
-SecondaryNeed = Literal["partial_renovation", "furniture_upgrade", "soft_furnishing"]
 
 
 class RevisitKind(StrEnum):
@@ -100,6 +99,22 @@ def repair_revisit_due(calendar: WorkingCalendar, accepted_at: datetime, after_s
     window_end = accepted_at + timedelta(seconds=within_s)
     due = calendar.add(accepted_at + timedelta(seconds=after_s), 0)
     return min(due, window_end), window_end
+
+
+REPAIR_LEAD_SOURCE = "revisit:repair"  # a repair case's revisit (a project's: revisit:<kind>)
+
+
+def lead_source(project_revisit: str | None) -> str:
+    """Where a lead was heard: ``revisit:initial|mid_term|late`` for a project's revisit,
+    ``revisit:repair`` for a repair or installation case's."""
+    return f"revisit:{project_revisit}" if project_revisit else REPAIR_LEAD_SOURCE
+
+
+def leads_heard(answers: dict) -> list[tuple[str, str]]:
+    """The secondary needs heard at a revisit (a project's or a repair's, as recorded), each a
+    sales lead with the desk's note: one per need, however often the answers are written."""
+    note = answers.get("needs_note", "")
+    return [(need, note) for need in dict.fromkeys(answers.get("secondary_needs", []))]
 
 
 def low_score(satisfaction: str, core_scores: list[int], low_overall: list[str], low_core_at_most: int) -> bool:

@@ -29,6 +29,8 @@ Note = Annotated[FreeText, Field(max_length=4000)]
 StaffId = Annotated[str, Field(min_length=1, max_length=100, description="a staff id, e.g. tech-017")]
 Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
 Satisfaction = Literal["very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"]
+# Heard at a revisit (a project's or a repair's) and passed to sales as leads (domain.revisit).
+SecondaryNeed = Literal["partial_renovation", "furniture_upgrade", "soft_furnishing"]
 Score = Annotated[int, Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")]
 ConfirmedHow = Literal["written", "signature", "verbal_recorded", "sms", "wechat"]
 Responsibility = Literal["in_warranty", "user_damage", "out_of_warranty"]
@@ -179,6 +181,9 @@ class RecordRevisit(StepInput):
     problem_found: bool = False
     problem: Note = Field(default="", description="what the customer reports; opens a linked case")
     comments: Note = ""
+    secondary_needs: list[SecondaryNeed] = Field(default_factory=list, max_length=3,
+                                                 description="further needs heard; each becomes a sales lead")
+    needs_note: Note = ""
 
     @model_validator(mode="after")
     def _problem(self) -> RecordRevisit:

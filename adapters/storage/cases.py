@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from adapters.storage import leads
 from adapters.storage.db import insert
 from adapters.storage.tables import (
     Case,
@@ -21,6 +22,7 @@ from adapters.storage.tables import (
 )
 from domain.case import CaseEvent, EscalationRecord
 from domain.models import Intake, Severity
+from domain.revisit import REPAIR_LEAD_SOURCE
 
 
 Projection = Callable[[Session, Case, CaseEvent], None]
@@ -138,6 +140,8 @@ def record_event(session: Session, event: CaseEvent, also_project: Projection | 
             )
             .on_conflict_do_nothing(index_elements=["case_id", "seq"])
         )
+    if event.type == "record_revisit":  # secondary needs heard become sales leads (domain.revisit)
+        leads.record(session, source=REPAIR_LEAD_SOURCE, answers=event.data, at=event.at, case_pk=case.id)
     if event.seq > case.last_seq:
         _project(session, case, event)
         if also_project is not None:

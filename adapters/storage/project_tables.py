@@ -13,7 +13,7 @@ from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from adapters.storage.db import Base, UTCDateTime
-from adapters.storage.tables import Customer, Json
+from adapters.storage.tables import Case, Customer, Json
 
 
 class Project(Base):
@@ -74,17 +74,23 @@ class RevisitTaskRow(Base):
 
 class SalesLead(Base):
     """A secondary need heard at a revisit (partial renovation, furniture upgrade, soft
-    furnishing), passed to sales. One per (project, revisit, need): a retry adds none."""
+    furnishing), passed to sales: a project's revisit (``project_pk``) or a repair case's
+    (``case_pk``). One per (project or case, revisit, need): a retry adds none."""
 
     __tablename__ = "sales_leads"
-    __table_args__ = (UniqueConstraint("project_pk", "source", "need", name="uq_sales_leads_source_need"),)
+    __table_args__ = (
+        UniqueConstraint("project_pk", "source", "need", name="uq_sales_leads_source_need"),
+        UniqueConstraint("case_pk", "source", "need", name="uq_sales_leads_case_source_need"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_pk: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    source: Mapped[str] = mapped_column(String(40))  # e.g. "revisit:mid_term"
+    project_pk: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    case_pk: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(40))  # "revisit:mid_term", "revisit:repair"
     need: Mapped[str] = mapped_column(String(40), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     status: Mapped[str] = mapped_column(String(20), default="new")
 
-    project: Mapped[Project] = relationship(lazy="joined")
+    project: Mapped[Project | None] = relationship(lazy="joined")
+    case: Mapped[Case | None] = relationship(lazy="joined")

@@ -9,10 +9,12 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from adapters.storage import leads as sales_leads
 from adapters.storage.db import insert
 from adapters.storage.project_tables import Project, ProjectEventRow, RevisitTaskRow, SalesLead
 from adapters.storage.tables import Customer
 from domain.project import ProjectEvent
+from domain.revisit import lead_source
 
 
 def _customer(session: Session, name: str, phone: str, now: datetime) -> Customer:
@@ -71,14 +73,9 @@ def record_event(session: Session, event: ProjectEvent) -> bool:
         values = dict(due_on=task.due_at.date(), window_end=task.window_end, status=task.status, recorded_at=task.recorded_at)
         upsert = insert(session, RevisitTaskRow).values(project_pk=project.id, kind=task.kind.value, **values)
         session.execute(upsert.on_conflict_do_update(index_elements=["project_pk", "kind"], set_=values))
-    if event.type == "record_revisit":
-        source = f"revisit:{event.data['revisit']}"
-        for need in event.data.get("secondary_needs", []):
-            lead = insert(session, SalesLead).values(
-                project_pk=project.id, source=source, need=need, note=event.data.get("needs_note", ""),
-                created_at=event.at, status="new",
-            )
-            session.execute(lead.on_conflict_do_nothing(index_elements=["project_pk", "source", "need"]))
+    if event.type == "record_revisit":  # secondary needs become sales leads (domain.revisit)
+        sales_leads.record(session, source=lead_source(event.data["revisit"]), answers=event.data, at=event.at,
+                           project_pk=project.id)
     return True
 
 
@@ -140,10 +137,5 @@ def due_revisits(session: Session, on: date) -> list[tuple[RevisitTaskRow, Proje
 
 
 def leads(session: Session, need: str | None, page: int, page_size: int) -> tuple[list[SalesLead], int]:
-    stmt = select(SalesLead)
-    if need:
-        stmt = stmt.where(SalesLead.need == need)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(SalesLead.created_at.desc(), SalesLead.id.desc())
-                           .offset((page - 1) * page_size).limit(page_size)).all()
-    return list(rows), total or 0
+    """Every sales lead, a project's revisit's or a repair case's, newest first."""
+    return sales_leads.listed(session, need, page, page_size)
