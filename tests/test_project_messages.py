@@ -139,6 +139,8 @@ async def test_a_projects_messages_reach_the_customer_and_the_defects_owner_once
                 return [r.template for r in rows] == expected and all(r.status == "sent" for r in rows) and rows
 
             rows = await eventually(all_sent, timeout=30)
+            listed = await _listed(ctx, project_id)
+            assert [(m["template"], m["status"]) for m in listed] == [(t, "sent") for t in expected]
             by_template = {r.template: r for r in rows}
             assert {r.recipient for r in rows if r.template.startswith("project/defect")} == {"carp-01"}
             assert by_template["project/defect_breach"].route[0]["channel"] == "wecom"
@@ -157,6 +159,22 @@ async def test_a_projects_messages_reach_the_customer_and_the_defects_owner_once
             assert "小王" in history and "tiling 60 % done" in history  # the payloads were read
             for text in (history, delivery):
                 assert "13912345678" not in text and "李先生" not in text and "漕溪北路" not in text
+
+
+async def _listed(ctx, project_id: str) -> list[dict]:
+    """``GET /projects/{id}/notifications`` as the desk reads it."""
+    import httpx
+
+    from api.app import create_app
+
+    app = create_app(ctx.settings, client=await ctx.temporal.client())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk/api/v1") as http:
+        answer = await http.get(f"/projects/{project_id}/notifications", headers={"Authorization": "Bearer t-agent"})
+        assert answer.status_code == 200, answer.text
+        missing = await http.get("/projects/PJ999999/notifications", headers={"Authorization": "Bearer t-agent"})
+        assert missing.status_code == 404
+    app.state.ctx.db.dispose()
+    return answer.json()
 
 
 def _readable(history) -> str:

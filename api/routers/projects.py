@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from adapters.archive import warranty_card
+from adapters.notify import project_outbox
 from adapters.storage import projects as project_file
 from api import project_service
 from api.deps import Context, DeskRole, caller_role
@@ -22,6 +23,7 @@ from api.project_schemas import (
     RevisitDue,
     WarrantyView,
 )
+from api.schemas import NotificationOut, notification_out
 from domain import warranty
 from domain.project import ProjectStage
 from domain.project_process import STEPS, ProjectStep
@@ -107,6 +109,19 @@ async def get_warranty_card(project_id: str, ctx: Context, role: DeskRole) -> HT
     html = warranty_card.render(warranty_card.card_data(p, state), company=ctx.settings.company_name,
                                 company_phone=ctx.settings.company_phone, today=today)
     return HTMLResponse(html)
+
+
+@router.get("/projects/{project_id}/notifications", response_model=list[NotificationOut])
+async def project_notifications(project_id: str, ctx: Context, role: DeskRole) -> list[NotificationOut]:
+    """Every message of the project (progress reports, problems, materials, revisits, greetings,
+    defects to their owners) with its delivery status; oldest first."""
+    p = await project_service.load(ctx, project_id)
+
+    def read() -> list[NotificationOut]:
+        with ctx.db.session() as session:
+            return [notification_out(row, None) for row in project_outbox.for_project(session, p.id)]
+
+    return await run_in_threadpool(read)
 
 
 def _step_route(step: ProjectStep) -> None:
