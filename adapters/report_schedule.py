@@ -1,7 +1,7 @@
 """The ``weekly-report`` Temporal Schedule: every Monday at the policy's hour (09:00), in
 the company's time zone, it starts ``WeeklyReport``. The worker makes sure it exists at
-start-up: created when missing, its timing brought in line when the policy or the time
-zone changed, and left alone otherwise (so a paused schedule stays paused).
+start-up: created when missing, brought in line when the policy, the time zone, the task
+queue or what it starts changed, and left alone otherwise (a paused schedule stays paused).
 """
 
 from __future__ import annotations
@@ -61,8 +61,25 @@ def weekly_schedule(report: WeeklyReportPolicy, zone: str, task_queue: str) -> S
     )
 
 
+def _shape(schedule: Schedule) -> tuple:
+    """What the worker sets on the schedule: its timing, what it starts and on which task
+    queue, and its policy. A schedule read back compares equal to the one wanted when they
+    agree on all of it."""
+    action = schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    workflow = action.workflow if isinstance(action.workflow, str) else None
+    return (
+        [(c.second, c.minute, c.hour, c.day_of_week) for c in schedule.spec.calendars],
+        schedule.spec.time_zone_name,
+        (workflow, action.id, action.task_queue, action.execution_timeout),
+        (schedule.policy.overlap, schedule.policy.catchup_window),
+    )
+
+
 async def ensure_weekly_report_schedule(client: Client, report: WeeklyReportPolicy, zone: str, task_queue: str) -> str:
-    """Create the schedule if it is missing; fix its timing if it differs. Returns what it did."""
+    """Create the schedule if it is missing; bring its timing, its action (the workflow, its
+    id, the task queue the worker polls) and its policy in line if any differs, keeping its
+    state (a paused schedule stays paused). Returns what it did."""
     wanted = weekly_schedule(report, zone, task_queue)
     try:
         await client.create_schedule(SCHEDULE_ID, wanted)
@@ -71,18 +88,15 @@ async def ensure_weekly_report_schedule(client: Client, report: WeeklyReportPoli
     except ScheduleAlreadyRunningError:
         pass
     handle = client.get_schedule_handle(SCHEDULE_ID)
-    current = (await handle.describe()).schedule
-    same = [(c.hour, c.minute, c.day_of_week) for c in current.spec.calendars] == [
-        (c.hour, c.minute, c.day_of_week) for c in wanted.spec.calendars
-    ]
-    if same and current.spec.time_zone_name == zone:
+    if _shape((await handle.describe()).schedule) == _shape(wanted):
         return "unchanged"
 
-    def retime(update: ScheduleUpdateInput) -> ScheduleUpdate:
+    def bring_in_line(update: ScheduleUpdateInput) -> ScheduleUpdate:
         schedule = update.description.schedule
-        schedule.spec = wanted.spec
+        schedule.spec, schedule.action, schedule.policy = wanted.spec, wanted.action, wanted.policy
         return ScheduleUpdate(schedule=schedule)
 
-    await handle.update(retime)
-    log.info("schedule %s retimed: Mondays %02d:%02d %s", SCHEDULE_ID, report.hour, report.minute, zone)
+    await handle.update(bring_in_line)
+    log.info("schedule %s updated: Mondays %02d:%02d %s, task queue %s", SCHEDULE_ID, report.hour, report.minute, zone,
+             task_queue)
     return "updated"

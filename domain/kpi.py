@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from domain.case import CaseState
@@ -162,6 +162,35 @@ def observations(record: CaseRecord, as_of: datetime) -> Iterator[Observation]:
                                   owner, order.technician)
             elif order.window_end < as_of:
                 yield Observation(ON_TIME_INSTALLATION, order.window_end, False, owner, order.technician)
+
+
+def breaches(case: CaseState) -> Iterator[tuple[str, datetime]]:
+    """Each clock breach recorded on the case (any clock, cancelled cases too): (clock, when)."""
+    return ((c.name.value, c.breached_at) for c in case.clocks if c.breached_at is not None)
+
+
+def escalations(case: CaseState) -> Iterator[tuple[str, datetime]]:
+    """Each escalation of the case (by a clock or a supervisor): (level, when)."""
+    return ((str(e.level), e.at) for e in case.escalations)
+
+
+def kpi_until(case: CaseState) -> datetime:
+    """The latest instant at which anything the KPIs or the weekly report count of this case
+    is placed, whatever ``as_of``: every observation (a clock's deadline, a window's end, an
+    acceptance, a revisit), the complaint and the jobs it counts, its breaches, escalations
+    and receipt. Projected to ``cases.kpi_until`` at every event, so the cases a period needs
+    are exactly those with ``kpi_until >= start``: an instant still to come that is not known
+    yet (a paused clock's new deadline, a revisit) arrives with an event that projects again."""
+    record = CaseRecord(case)
+    moments = [case.received_at, *(o.at for o in observations(record, _END_OF_TIME))]
+    moments += [at for _, at in completed_jobs(case)] + [at for _, at in breaches(case)] + [at for _, at in escalations(case)]
+    attributed = attributed_complaint(case)
+    if attributed is not None:
+        moments.append(attributed[1])
+    return max(moments)
+
+
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)  # every clock not paused has fallen due by then
 
 
 def attributed_complaint(case: CaseState) -> tuple[str, datetime] | None:

@@ -139,6 +139,20 @@ class ProblemCategory(StrEnum):
     other = "other"
 
 
+# How messages and reports name each category; the one table (the weekly report, project messages).
+PROBLEM_CATEGORY_LABELS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "leak": "渗漏", "plumbing_electrical": "水电", "carpentry": "木工", "tiling_masonry": "瓦工", "painting": "油漆",
+        "doors_windows": "门窗", "furniture": "家具", "hardware": "五金", "appliance": "电器", "other": "其他",
+    },
+    "en": {
+        "leak": "leak", "plumbing_electrical": "plumbing and electrical", "carpentry": "carpentry",
+        "tiling_masonry": "tiling and masonry", "painting": "painting", "doors_windows": "doors and windows",
+        "furniture": "furniture", "hardware": "hardware", "appliance": "appliance", "other": "other",
+    },
+}
+
+
 # A model number as printed on the product: letters, digits and a few separators. Upper-cased,
 # so "bf-1200" and "BF-1200" count as one model in the problem report.
 ProductModel = Annotated[

@@ -3,7 +3,7 @@
 The targets are seed 003's improvement goals (DOMAIN.md §6): complaint-handling timeliness
 90 % and CSAT 85 % within 1–3 months, on-time installation 95 % and first-time fix above 80 %
 within 3–6 months. Charts draw them as lines and the weekly report marks each KPI against
-them. Pure data; the formulas are in ``domain.kpi``.
+them, met as ``MET_WHEN`` says. Pure data; the formulas are in ``domain.kpi``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # A role the weekly report is sent to (the outbox routes it like any staff message).
 ReportRecipient = Literal["supervisor", "manager", "general_manager", "complaint_specialist"]
+
+
+# How each target is met, in seed 003's own words: complaint timeliness "90%以上" (90 % or
+# more), CSAT "提升至85%" and on-time installation "达95%" (reach it): at least the target;
+# first-time fix "超80%" (exceed it): strictly above, so exactly 80 % is not met.
+MET_WHEN: dict[str, Literal["≥", ">"]] = {
+    "complaint_timeliness": "≥", "csat": "≥", "on_time_installation": "≥", "first_time_fix": ">",
+}
 
 
 class KpiTargets(BaseModel):
@@ -28,6 +36,13 @@ class KpiTargets(BaseModel):
 
     def of(self, kpi: str) -> float | None:
         return getattr(self, kpi, None)
+
+    def met(self, kpi: str, value: float | None) -> bool | None:
+        """Whether ``value`` meets the KPI's target (``MET_WHEN``); None without either."""
+        target = self.of(kpi)
+        if target is None or value is None:
+            return None
+        return value > target if MET_WHEN[kpi] == ">" else value >= target
 
 
 class WeeklyReportPolicy(BaseModel):

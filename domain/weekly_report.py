@@ -44,7 +44,7 @@ class KpiLine(BaseModel):
     hits: int
     total: int
     target: float | None
-    met: bool | None  # None without a target or without observations
+    met: bool | None  # by ``KpiTargets.met``; None without a target or without observations
 
 
 class ProblemLine(BaseModel):
@@ -84,7 +84,7 @@ def kpi_lines(row: kpi.KpiRow, targets: KpiTargets) -> list[KpiLine]:
         value = row.value(name)
         rate = row.rates.get(name, kpi.Rate(row.complaints, row.jobs))
         target = targets.of(name)
-        met = None if target is None or value is None else value >= target
+        met = targets.met(name, value)
         lines.append(KpiLine(kpi=name, value=value, hits=rate.hits, total=rate.total, target=target, met=met))
     return lines
 
@@ -107,11 +107,11 @@ def compile_weekly(
     escalated_cases: list[str] = []
     for record in records:
         case = record.state
-        late = [c.name.value for c in case.clocks if c.breached_at in period]
+        late = [clock for clock, at in kpi.breaches(case) if at in period]
         breaches.update(late)
         if late:
             breached_cases.append(case.case_no)
-        levels = [str(e.level) for e in case.escalations if e.at in period]
+        levels = [level for level, at in kpi.escalations(case) if at in period]
         escalations.update(levels)
         if levels:
             escalated_cases.append(case.case_no)

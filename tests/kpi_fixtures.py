@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from conftest import sample_intake
 
 from adapters.storage import cases as case_file
-from domain.case import CaseState, EscalationRecord
+from domain.case import CaseEvent, CaseState, EscalationRecord
 from domain.clocks import ClockState, Pause
 from domain.kpi import Period
 from domain.models import CaseKind, Channel, ClockName, Severity, Stage
@@ -117,21 +117,39 @@ SPEC = {
 }
 
 
+def last_activity(state: CaseState) -> datetime:
+    """When the case last changed: its latest recorded event, as the case file's ``updated_at``
+    (not its deadlines, which may lie later)."""
+    moments = [state.received_at, *(e.at for e in state.escalations)]
+    for clock in state.clocks:
+        moments += [clock.met_at, clock.breached_at, *(p.paused_at for p in clock.pauses)]
+    for o in state.work_orders:
+        moments += [o.dispatched_at, o.completed_at]
+    moments += [at for r in state.complaint_rounds for at in (r.solution_at, r.result_at, r.verdict_at)]
+    moments += [x.recorded_at for x in (state.acceptance, state.revisit) if x is not None] + [state.closed_at]
+    return max(m for m in moments if m is not None)
+
+
+def write_case(db, name: str, kind: CaseKind, received: datetime, owner: str | None, stage: Stage, fields: dict,
+               problem: tuple | None, phone: str) -> str:
+    """One case written to the case file as its workflow writes it: opened by the API, then
+    its state recorded by an event at its last activity (``_project`` fills in the rest)."""
+    category, product, model = problem or (None, None, None)
+    intake = sample_intake(kind=kind.value, problem_category=category, product=product, product_model=model, phone=phone)
+    with db.session() as session:
+        row = case_file.open_case(session, intake=intake, severity=Severity.normal, received_at=received,
+                                  now=received, prefix="AS", zone=SHANGHAI)
+        state = CaseState(case_no=row.case_no, kind=kind, severity=Severity.normal, channel=Channel.hotline,
+                          received_at=received, policy="default", stage=stage, owner=owner, **fields)
+        event = CaseEvent(case_no=row.case_no, seq=1, type=f"fixture_{name}", at=last_activity(state), actor="test",
+                          state=state)
+        assert case_file.record_event(session, event)
+        return row.case_no
+
+
 def write_week(db) -> dict[str, str]:
     """Write every case of the table to the case file; returns fixture name → case number."""
-    numbers = {}
-    for name, (kind, received, owner, stage, fields, problem) in SPEC.items():
-        category, product, model = problem or (None, None, None)
-        intake = sample_intake(kind=kind.value, problem_category=category, product=product, product_model=model,
-                               phone=f"1390000{len(numbers):04d}")
-        with db.session() as session:
-            row = case_file.open_case(session, intake=intake, severity=Severity.normal, received_at=received,
-                                      now=received, prefix="AS", zone=SHANGHAI)
-            state = CaseState(case_no=row.case_no, kind=kind, severity=Severity.normal, channel=Channel.hotline,
-                              received_at=received, policy="default", stage=stage, owner=owner, **fields)
-            row.state, row.stage, row.owner, row.last_seq = state.model_dump(mode="json"), stage.value, owner, 1
-            row.sla_breached, row.escalated = state.sla_breached, state.escalated
-            row.updated_at = max([received] + [c.met_at or c.deadline for c in state.clocks]
-                                 + [r.recorded_at for r in [state.revisit] if r and r.recorded_at])
-            numbers[name] = row.case_no
-    return numbers
+    return {
+        name: write_case(db, name, *spec, phone=f"1390000{number:04d}")
+        for number, (name, spec) in enumerate(SPEC.items())
+    }

@@ -39,6 +39,7 @@ async def test_kpis_as_json_csv_and_svg_for_a_period(pg_url, db):
         assert row["kpis"]["complaint_rate"] == {"value": 0.4, "hits": 2, "total": 5}
         assert company["targets"] == {"complaint_timeliness": 0.9, "csat": 0.85, "on_time_installation": 0.95,
                                       "first_time_fix": 0.8}
+        assert company["met_when"]["first_time_fix"] == ">" and company["met_when"]["csat"] == "≥"
         assert company["problems"][0]["model"] == "BF-1200" and company["problems"][0]["cases"] == 3
         agents = (await http.get("/kpis", params={**WEEK, "by": "agent"}, headers=MANAGER)).json()
         assert [r["group"] for r in agents["rows"]] == ["(unassigned)", "agent-a", "agent-b"]
@@ -71,6 +72,35 @@ async def test_bad_periods_and_roles_are_4xx(pg_url, db):
             assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", name]
         answer = await http.post("/cases", json={**intake, "product_model": "BF-1200"}, headers=AGENT)
         assert answer.status_code == 422 and "needs the product" in answer.text
+
+
+async def test_days_out_of_range_are_422_on_every_kpi_route(pg_url, db):
+    # 9999-12-31 has no next day, 0001-01-01 no UTC midnight east of Greenwich: once 500s
+    cases = [({"from": "9999-12-31", "to": "9999-12-31"}, "'from' (9999-12-31)"), ({"from": "0001-01-01"}, "'from' (0001-01-01)"),
+             ({"from": "2026-11-16", "to": "2101-01-01"}, "'to' (2101-01-01)"), ({"to": "1999-12-31"}, "'to' (1999-12-31)")]
+    async with api(pg_url) as (http, _):
+        for route in ("/kpis", "/kpis.csv", "/kpis.svg"):
+            for params, named in cases:
+                answer = await http.get(route, params=params, headers=MANAGER)
+                assert answer.status_code == 422, (route, params, answer.status_code)
+                assert answer.json()["detail"] == f"{named} must be a day from 2000-01-01 to 2100-12-31", (route, params)
+        # the bounds themselves are days like any other
+        edges = await http.get("/kpis", params={"from": "2000-01-01", "to": "2000-01-07"}, headers=MANAGER)
+        assert edges.status_code == 200
+        assert (await http.get("/kpis.csv", params={"from": "2100-12-25", "to": "2100-12-31"}, headers=MANAGER)).status_code == 200
+
+
+async def test_the_default_period_is_the_week_before_today_on_the_apps_clock(pg_url, db):
+    write_week(db)
+    async with api(pg_url) as (http, ctx):
+        async def monday_after_the_week():
+            return REPORT_TIME
+
+        ctx.clock = monday_after_the_week  # as the tests' time-skipping server would be
+        answer = (await http.get("/kpis", headers=MANAGER)).json()
+        assert (answer["from"], answer["to"]) == ("2026-11-16T00:00:00+08:00", "2026-11-23T00:00:00+08:00")
+        assert answer["as_of"] == REPORT_TIME.isoformat()
+        assert answer["rows"][0]["kpis"]["response_timeliness"]["total"] == 7  # the fixture's week
 
 
 async def test_stored_reports_read_back_as_json_and_html(pg_url, db):

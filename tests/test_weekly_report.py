@@ -16,7 +16,7 @@ from temporalio.client import ScheduleBackfill, ScheduleOverlapPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from adapters.report_schedule import SCHEDULE_ID, ensure_weekly_report_schedule
+from adapters.report_schedule import SCHEDULE_ID, ensure_weekly_report_schedule, weekly_schedule
 from adapters.storage.tables import Notification, ReportRow
 from domain import search_attributes as sa
 from domain.targets import WeeklyReportPolicy
@@ -132,4 +132,36 @@ async def test_the_worker_creates_the_monday_schedule_whose_runs_report_their_we
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
         log.close()
+        await env.shutdown()
+
+
+async def test_a_schedule_on_another_task_queue_or_starting_another_run_is_brought_in_line():
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter, dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=list(sa.ALL), ui=False,
+    )
+    policy, old, new = WeeklyReportPolicy(), task_queue(), task_queue()
+    try:
+        handle = env.client.get_schedule_handle(SCHEDULE_ID)
+        assert await ensure_weekly_report_schedule(env.client, policy, "Asia/Shanghai", old) == "created"
+        await handle.pause(note="paused by a manager")
+        assert await ensure_weekly_report_schedule(env.client, policy, "Asia/Shanghai", old) == "unchanged"
+        # AFTERSALES_TEMPORAL_TASK_QUEUE changed: the runs must start where the worker polls now
+        assert await ensure_weekly_report_schedule(env.client, policy, "Asia/Shanghai", new) == "updated"
+        description = await handle.describe()
+        assert description.schedule.action.task_queue == new
+        assert description.schedule.state.paused and description.schedule.state.note == "paused by a manager"
+        assert await ensure_weekly_report_schedule(env.client, policy, "Asia/Shanghai", new) == "unchanged"
+        # a schedule left by an older worker: another workflow id, timeout and overlap policy
+        await handle.delete()
+        stale = weekly_schedule(policy, "Asia/Shanghai", new)
+        stale.action.id, stale.action.execution_timeout = "weekly-report-v0", timedelta(hours=2)
+        stale.policy.overlap = ScheduleOverlapPolicy.ALLOW_ALL
+        await env.client.create_schedule(SCHEDULE_ID, stale)
+        assert await ensure_weekly_report_schedule(env.client, policy, "Asia/Shanghai", new) == "updated"
+        action = (await handle.describe()).schedule.action
+        assert (action.workflow, action.id, action.task_queue, action.execution_timeout) == (
+            "WeeklyReport", "weekly-report", new, timedelta(days=1))
+        assert (await handle.describe()).schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
+    finally:
         await env.shutdown()

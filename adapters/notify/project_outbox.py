@@ -18,6 +18,7 @@ from adapters.storage.project_tables import Project
 from adapters.storage.tables import Notification
 from domain.case import QueuedNotification
 from domain.delivery import Recipient, release_at, route
+from domain.models import PROBLEM_CATEGORY_LABELS
 from domain.project_messages import PROJECT_MESSAGES, ProjectNotificationRequest
 
 LABELS: dict[str, dict[str, dict[str, str]]] = {
@@ -25,9 +26,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "holiday": {"new_year": "元旦", "spring_festival": "春节", "labor_day": "劳动节", "dragon_boat": "端午节",
                     "mid_autumn": "中秋节", "national_day": "国庆节"},
         "revisit": {"initial": "初期回访", "mid_term": "中期回访", "late": "后期回访"},
-        "category": {"leak": "渗漏", "plumbing_electrical": "水电", "carpentry": "木工", "tiling_masonry": "瓦工",
-                     "painting": "油漆", "doors_windows": "门窗", "furniture": "家具", "hardware": "五金",
-                     "appliance": "电器", "other": "其他"},
+        "category": PROBLEM_CATEGORY_LABELS["zh-CN"],
         "area": {"kitchen": "厨房", "bathroom": "卫生间", "outer_wall": "外墙", "balcony": "阳台", "living_room": "客厅",
                  "bedroom": "卧室", "whole_home": "全屋", "other": "其他"},
     },
@@ -36,8 +35,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
                     "dragon_boat": "Dragon Boat Festival", "mid_autumn": "Mid-Autumn Festival",
                     "national_day": "National Day"},
         "revisit": {"initial": "first revisit", "mid_term": "mid-term revisit", "late": "late revisit"},
-        "category": {"plumbing_electrical": "plumbing and electrical", "tiling_masonry": "tiling and masonry",
-                     "doors_windows": "doors and windows"},
+        "category": PROBLEM_CATEGORY_LABELS["en"],
         "area": {"outer_wall": "outer wall", "living_room": "living room", "whole_home": "whole home"},
     },
 }

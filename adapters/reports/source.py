@@ -9,25 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from adapters.storage.tables import Case
 from domain.case import CaseState
 from domain.kpi import CaseRecord, Period, Problem
+from domain.models import Stage
+from domain.process import FINAL
 
-FINAL_STAGES = ("closed", "cancelled")
+FINAL_STAGES = tuple(stage.value for stage in Stage if stage in FINAL)  # closed, cancelled
 
 
 def case_records(session: Session, period: Period) -> list[CaseRecord]:
-    """Every case that can have an observation in the period: received before it ends, and
-    changed since it began or still open (a clock can fall due unattended)."""
+    """Every case that can have anything counted in the period: received before it ends, and
+    with its last KPI instant (``cases.kpi_until``, ``domain.kpi.kpi_until``: a deadline or a
+    window's end may lie after its last event) not before it begins."""
     stmt = (
         select(Case.state, Case.problem_category, Case.product, Case.product_model)
         .where(
             Case.state.is_not(None),
             Case.received_at < period.end,
-            or_(Case.updated_at >= period.start, Case.stage.not_in(FINAL_STAGES)),
+            Case.kpi_until >= period.start,
         )
         .order_by(Case.id)
     )
@@ -46,15 +49,16 @@ class LiveCount:
 
 
 _OPEN = Case.stage.not_in(FINAL_STAGES)
+_OPEN_QUERY = " AND ".join(f"CaseStage != '{stage}'" for stage in FINAL_STAGES)
 LIVE_COUNTS = (
     LiveCount(
         "breached_open", "breached and still open",
-        "SlaBreached = true AND CaseStage != 'closed' AND CaseStage != 'cancelled'",
+        f"SlaBreached = true AND {_OPEN_QUERY}",
         and_(Case.sla_breached.is_(True), _OPEN),
     ),
     LiveCount(
         "escalated_open", "escalated and still open",
-        "Escalated = true AND CaseStage != 'closed' AND CaseStage != 'cancelled'",
+        f"Escalated = true AND {_OPEN_QUERY}",
         and_(Case.escalated.is_(True), _OPEN),
     ),
     LiveCount(

@@ -23,18 +23,11 @@ from adapters.reports.chart import kpi_chart
 from adapters.storage.db import insert
 from adapters.storage.tables import ReportRow
 from domain import kpi
-from domain.models import ProblemCategory
+from domain.models import PROBLEM_CATEGORY_LABELS
 from domain.targets import KpiTargets
 from domain.weekly_report import WeeklyReport
 
 TEMPLATES = Path(__file__).parent / "templates"
-CATEGORY_LABELS = {
-    "zh-CN": {
-        "leak": "渗漏", "plumbing_electrical": "水电", "carpentry": "木工", "tiling_masonry": "瓦工", "painting": "油漆",
-        "doors_windows": "门窗", "furniture": "家具", "hardware": "五金", "appliance": "电器", "other": "其他",
-    },
-    "en": {c.value: c.value.replace("_", " ") for c in ProblemCategory},
-}
 
 
 class ReportPages:
@@ -55,7 +48,7 @@ class ReportPages:
             "company": self.company,
             "last_day": last_day,
             "kpi_label": kpi.LABELS[locale],
-            "category_label": CATEGORY_LABELS[locale],
+            "category_label": PROBLEM_CATEGORY_LABELS[locale],
             "clock_label": MESSAGE_LABELS[locale]["clock"],
             "kpis_met": [line for line in report.kpis if line.met is True],
             "kpis_missed": [line for line in report.kpis if line.met is False],

@@ -21,6 +21,7 @@ from adapters.storage.tables import (
     SlaClock,
 )
 from domain.case import CaseEvent, EscalationRecord
+from domain.kpi import kpi_until
 from domain.models import Intake, Severity
 from domain.revisit import REPAIR_LEAD_SOURCE
 
@@ -161,6 +162,7 @@ def _project(session: Session, case: Case, event: CaseEvent) -> None:
     case.state = state.model_dump(mode="json")
     case.last_seq = event.seq
     case.updated_at = event.at
+    case.kpi_until = kpi_until(state)  # what the KPIs of a period load (adapters.reports.source)
     for clock in state.clocks:
         values = dict(
             limit=clock.limit,

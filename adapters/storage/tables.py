@@ -92,6 +92,10 @@ class Case(Base):
     # answer, and the source of the service file.
     state: Mapped[dict[str, Any] | None] = mapped_column(Json)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The latest instant anything the KPIs count of this case is placed at (a deadline may
+    # lie after the last event): domain.kpi.kpi_until(state); KPIs of a period load the
+    # cases with kpi_until >= its start.
+    kpi_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     customer: Mapped[Customer] = relationship(lazy="joined")
 

@@ -44,7 +44,7 @@ async def _report(request: Request, s: Session):
     if problem:
         return None, start, end, by, Translator(s.locale)(problem)
     try:
-        period = kpi_service.period_of(ctx, start, end)
+        period = await kpi_service.period_of(ctx, start, end)
     except HTTPException as exc:
         return None, start, end, by, str(exc.detail)
     return await kpi_service.kpi_report(ctx, period, by), start, end, by, None

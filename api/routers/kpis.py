@@ -20,7 +20,7 @@ By = Annotated[GroupBy, Query(description="company, agent (the case's owner) or 
 
 
 async def _report(ctx, start, end, by) -> kpi_service.KpiReport:
-    return await kpi_service.kpi_report(ctx, kpi_service.period_of(ctx, start, end), by)
+    return await kpi_service.kpi_report(ctx, await kpi_service.period_of(ctx, start, end), by)
 
 
 @router.get("/kpis")
