@@ -85,7 +85,8 @@ def as_json(report: KpiReport, ctx: AppContext) -> dict:
             {
                 "group": row.group,
                 "kpis": {
-                    **{n: {"value": row.value(n), "hits": r.hits, "total": r.total} for n, r in row.rates.items()},
+                    **{n: {"value": row.value(n), "hits": r.hits, "total": r.total, "met": targets.met(n, row.value(n))}
+                       for n, r in row.rates.items()},
                     kpi.COMPLAINT_RATE: {"value": row.complaint_rate, "hits": row.complaints, "total": row.jobs},
                 },
             }

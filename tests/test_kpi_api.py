@@ -35,7 +35,9 @@ async def test_kpis_as_json_csv_and_svg_for_a_period(pg_url, db):
         company = (await http.get("/kpis", params=WEEK, headers=MANAGER)).json()
         assert company["from"] == "2026-11-16T00:00:00+08:00" and company["to"] == "2026-11-23T00:00:00+08:00"
         [row] = company["rows"]
-        assert row["kpis"]["response_timeliness"] == {"value": 5 / 7, "hits": 5, "total": 7}  # test_kpi: 5/7
+        assert row["kpis"]["response_timeliness"] == {"value": 5 / 7, "hits": 5, "total": 7, "met": None}  # 5/7, no target
+        csat = row["kpis"]["csat"]  # test_kpi: 2/4, below the 85% target
+        assert (csat["value"], csat["met"]) == (0.5, False)
         assert row["kpis"]["complaint_rate"] == {"value": 0.4, "hits": 2, "total": 5}
         assert company["targets"] == {"complaint_timeliness": 0.9, "csat": 0.85, "on_time_installation": 0.95,
                                       "first_time_fix": 0.8}
