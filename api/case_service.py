@@ -7,7 +7,6 @@ the file with ``last_seq = 0`` and ``resume_unstarted`` starts its workflow late
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from datetime import timedelta
@@ -15,26 +14,20 @@ from datetime import timedelta
 from fastapi import HTTPException, status
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import (
-    Client,
-    WorkflowHandle,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-    WorkflowUpdateStage,
-)
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.storage import cases as case_file
 from adapters.storage.tables import Case
 from api.deps import AppContext
-from api import project_service
+from api import project_service, updates
 from api.schemas import CaseView, case_view, ui_link
 from domain import search_attributes as sa
 from domain.calendar import CalendarSpec, WorkingCalendar
@@ -53,13 +46,13 @@ from domain.process import FINAL, STEPS, TECHNICIAN, role_refusal
 from domain.steps import StepInput
 from settings import Caller
 from workflows.case import AfterSalesCase
-from workflows.conventions import FORBIDDEN, ILLEGAL_ACTION
 
 log = logging.getLogger("aftersales.api")
 # How long a case page waits for the workflow before it answers from the case file.
 LIVE_QUERY_TIMEOUT = timedelta(seconds=3)
 # How long an action waits for the case file to record it before answering "accepted".
-ACTION_RECORD_TIMEOUT = timedelta(seconds=10)
+ACTION_RECORD_TIMEOUT = updates.RECORD_TIMEOUT
+ActionPending = updates.ActionPending  # the routers' and the console's name for it
 
 
 def _fingerprint(intake: Intake) -> str:
@@ -258,10 +251,6 @@ def _closed(case: Case, exc: RPCError) -> HTTPException:
     return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal could not take the action: {exc.message}")
 
 
-class ActionPending(Exception):
-    """The workflow accepted the action but is still writing it to the case file."""
-
-
 async def act(ctx: AppContext, case_no: str, action: str, payload: StepInput, caller: Caller) -> CaseView:
     """Send one action to the case; 403 for a role the stage model does not allow (or a
     technician's action on a job not theirs), 409 with the reason when the case's stage or a
@@ -274,28 +263,10 @@ async def act(ctx: AppContext, case_no: str, action: str, payload: StepInput, ca
     # A technician acts as themselves: the stage model checks the job is theirs by this id.
     by = caller.staff_id if role == TECHNICIAN else payload.by or caller.staff_id or role
     request = ActionRequest(action=action, by=by, role=role, payload=payload.model_dump(mode="json", exclude={"by"}))
-    try:
-        # Accepted (or refused with its reason) at once; the result waits for the case file,
-        # which may be down: then the desk hears "accepted" instead of waiting forever.
-        update = await handle.start_update(
-            AfterSalesCase.act, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=CaseState
-        )
-        try:
-            # A bound on the whole wait: ``rpc_timeout`` bounds each poll, and a server may
-            # answer a poll early with no outcome and be polled again.
-            async with asyncio.timeout(ACTION_RECORD_TIMEOUT.total_seconds()):
-                state: CaseState = await update.result(rpc_timeout=ACTION_RECORD_TIMEOUT)
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            raise ActionPending(case_no) from None
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == ILLEGAL_ACTION:
-            raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from None
-        if isinstance(cause, ApplicationError) and cause.type == FORBIDDEN:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, cause.message) from None
-        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, f"the action failed: {cause}") from None
-    except RPCError as exc:
-        raise _closed(case, exc) from None
+    # Accepted (or refused with its reason) at once; the result waits for the case file,
+    # which may be down: then the desk hears "accepted" (ActionPending) instead of waiting forever.
+    state = await updates.send(handle, AfterSalesCase.act, request, CaseState, what=f"case {case_no}",
+                               unavailable=lambda exc: _closed(case, exc), record_timeout=ACTION_RECORD_TIMEOUT)
     if action == "record_revisit" and state.revisit and state.revisit.problem_found:
         await open_revisit_problem(ctx, case, state.revisit.problem)
     linked = await run_in_threadpool(_linked, ctx, case_no)

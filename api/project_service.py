@@ -15,18 +15,17 @@ from datetime import date, timedelta
 from fastapi import HTTPException, status
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.storage import projects as project_file
 from adapters.storage.project_tables import Project
+from api import updates
 from api.deps import AppContext
 from api.project_schemas import ProjectIntake, ProjectView, project_view
 from domain import search_attributes as sa
@@ -34,7 +33,7 @@ from domain import warranty
 from domain.case import ActionRequest
 from domain.project import ProjectRules, ProjectStart, ProjectState, human_summary, workflow_id
 from domain.project_process import STEPS, role_refusal
-from workflows.project import FORBIDDEN, ILLEGAL_ACTION, ProjectLifecycle
+from workflows.project import ProjectLifecycle
 
 log = logging.getLogger("aftersales.api")
 LIVE_QUERY_TIMEOUT = timedelta(seconds=3)
@@ -138,7 +137,8 @@ async def view(ctx: AppContext, project_id: str) -> ProjectView:
 
 async def act(ctx: AppContext, project_id: str, action: str, payload, role: str) -> ProjectView:
     """One step: 403 for a role the stage model does not allow, 409 with the reason when the
-    project's stage or the step's guard refuses it."""
+    project's stage or the step's guard refuses it; ``updates.ActionPending`` (the API's 202)
+    when the workflow took it but the project file has not recorded it yet."""
     step = STEPS[action]
     if reason := role_refusal(step, role):
         raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
@@ -146,21 +146,14 @@ async def act(ctx: AppContext, project_id: str, action: str, payload, role: str)
     request = ActionRequest(action=action, by=payload.by or role, role=role,
                             payload=payload.model_dump(mode="json", exclude={"by"}))
     client = await ctx.temporal.client()
-    try:
-        s = await client.get_workflow_handle(workflow_id(project_id)).execute_update(
-            ProjectLifecycle.act, request, result_type=ProjectState, rpc_timeout=timedelta(seconds=10)
-        )
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == ILLEGAL_ACTION:
-            raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from None
-        if isinstance(cause, ApplicationError) and cause.type == FORBIDDEN:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, cause.message) from None
-        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, f"the step failed: {cause}") from None
-    except RPCError as exc:
+
+    def unavailable(exc: RPCError) -> HTTPException:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"project {project_id} is {p.stage}: its workflow has ended") from None
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal could not take the step: {exc.message}") from None
+            return HTTPException(status.HTTP_409_CONFLICT, f"project {project_id} is {p.stage}: its workflow has ended")
+        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal could not take the step: {exc.message}")
+
+    s = await updates.send(client.get_workflow_handle(workflow_id(project_id)), ProjectLifecycle.act, request,
+                           ProjectState, what=f"project {project_id}", unavailable=unavailable)
     return _view(ctx, p, s, live=True)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from domain import project_dates
 from domain import project_steps as ps
 from domain.case import ActionRecord, ActionRequest
 from domain.casework import Refused
@@ -42,8 +43,9 @@ def _parse(step: ProjectStep, request: ActionRequest) -> BaseModel:
         raise Refused(f"invalid {step.name}: {where}: {first['msg']}") from None
 
 
-def check(project: ProjectState, request: ActionRequest, now: datetime) -> BaseModel:
-    """Refuse (``Refused``) unless the stage model, the role and the step's guard allow it."""
+def check(project: ProjectState, request: ActionRequest, rules: ProjectRules, now: datetime) -> BaseModel:
+    """Refuse (``Refused``) unless the stage model, the role, the step's guard and the bounds
+    of its dates (``domain.project_dates``) allow it."""
     step = STEPS.get(request.action)
     if step is None:
         raise Refused(f"unknown action '{request.action}'")
@@ -54,14 +56,14 @@ def check(project: ProjectState, request: ActionRequest, now: datetime) -> BaseM
     payload = _parse(step, request)
     if step.guard and (reason := step.guard(project, payload)):
         raise Refused(f"cannot {step.verb} project {project.project_id}: {reason}")
-    if isinstance(payload, ps.RecordDefect) and payload.rectify_by <= now:
-        raise Refused(f"cannot {step.verb} project {project.project_id}: the rectification deadline has passed already")
+    if reason := project_dates.refusal(project, payload, rules, now):
+        raise Refused(f"cannot {step.verb} project {project.project_id}: {reason}")
     return payload
 
 
 def apply(project: ProjectState, request: ActionRequest, rules: ProjectRules, now: datetime) -> dict[str, Any]:
     """Check, then carry out the step; returns what the event row records."""
-    payload = check(project, request, now)
+    payload = check(project, request, rules, now)
     _EFFECTS[request.action](project, payload, rules, now, request.by)
     data = payload.model_dump(mode="json", exclude={"by"}, exclude_defaults=True)
     project.actions.append(

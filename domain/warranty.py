@@ -19,7 +19,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # What went wrong, in the desk's words (DOMAIN.md §3, seed 002's trades).
-# The same words as the intake's ``problem_category`` (domain.models.ProblemCategory).
+# The same words as the intake's ``problem_category`` (domain.models.ProblemCategory; tests/test_project_rules.py
+# checks they agree).
 DefectCategory = Literal[
     "leak", "plumbing_electrical", "carpentry", "tiling_masonry", "painting", "doors_windows", "furniture",
     "hardware", "appliance", "other",

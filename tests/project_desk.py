@@ -1,4 +1,5 @@
-"""Driving a renovation project in tests: open one, take its steps, walk it to the handover."""
+"""Driving a renovation project in tests: open one, take its steps, walk it to the handover,
+on its workflow or through the API."""
 
 from __future__ import annotations
 
@@ -51,6 +52,36 @@ async def build_everything(handle) -> None:
         await step(handle, "record_milestone", role="technician", trade=trade, status="started")
         await step(handle, "record_milestone", role="technician", trade=trade, status="finished")
         await step(handle, "record_inspection", role="technician", trade=trade, passed=True)
+
+
+def headers(role: str = "agent") -> dict[str, str]:
+    return {"Authorization": f"Bearer t-{role}"}
+
+
+async def do(http, project_id: str, step_path: str, role: str = "agent", **body) -> dict:
+    """One step through the API; it must succeed."""
+    answer = await http.post(f"/projects/{project_id}/{step_path}", json=body, headers=headers(role))
+    assert answer.status_code == 200, f"{step_path}: {answer.status_code} {answer.text}"
+    return answer.json()
+
+
+async def to_delivery(http, signed_at: str, intake_body: dict) -> str:
+    """A project opened through the API and walked to ``delivery``, its acceptance signed at
+    ``signed_at`` (the design confirmed then too); returns its id."""
+    created = await http.post("/projects", json=intake_body, headers=headers())
+    assert created.status_code == 201, created.text
+    pid = created.json()["project_id"]
+    await do(http, pid, "record-needs", style="modern", budget="180000", rooms=["kitchen", "bathroom"])
+    await do(http, pid, "assign-team", "supervisor", designer="des-02", project_manager="pm-05")
+    await do(http, pid, "start-design")
+    await do(http, pid, "propose-design", summary="open kitchen")
+    await do(http, pid, "confirm-design", how="signature", confirmed_at=signed_at)
+    for trade in TRADES:
+        await do(http, pid, "record-milestone", "technician", trade=trade, status="finished")
+        await do(http, pid, "record-inspection", "technician", trade=trade, passed=True)
+    await do(http, pid, "finish-construction", "technician")
+    await do(http, pid, "accept-completion", "technician", signed_by="customer", signed_at=signed_at)
+    return pid
 
 
 def later(now, **delta) -> str:

@@ -4,6 +4,7 @@ greeting days, and the stage model refusing every step out of its stages."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import get_args
 
 import pytest
 
@@ -12,14 +13,17 @@ from domain.case import ActionRequest
 from domain.casework import Refused
 from domain.greetings import GreetingPolicy, greeting_days
 from domain.policy import PolicyError, load_policy, parse_policy
-from domain.project import ProjectStage, ProjectState
+from domain.project import ProjectRules, ProjectStage, ProjectState
 from domain.project_process import STEPS
 from domain.projectwork import check
 from domain.revisit import RevisitSchedule, project_revisits
-from domain.warranty import WarrantyPolicy, add_months, status, term_ends, warranty_until
+from domain.models import ProblemCategory
+from domain.warranty import DefectCategory, WarrantyPolicy, add_months, status, term_ends, warranty_until
 
 SHANGHAI = timezone(timedelta(hours=8))
 POLICY = load_policy("policies/default.toml")
+RULES = ProjectRules(warranty=POLICY.warranty, project=POLICY.project, working_time=POLICY.working_time,
+                     utc_offset_minutes=480)
 
 
 def test_leaks_where_waterproofing_is_required_have_five_years_and_the_rest_two():
@@ -96,16 +100,22 @@ def test_every_step_out_of_its_stages_is_refused_with_the_stage_and_what_comes_n
         example = step.payload.model_config["json_schema_extra"]["examples"][0]
         request = ActionRequest(action=name, by="admin-1", role="admin", payload=example)
         with pytest.raises(Refused, match=f"stage '{stage.value}'"):
-            check(project, request, datetime(2026, 1, 1, tzinfo=UTC))
+            check(project, request, RULES, datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def test_roles_and_guards_refuse_with_reasons():
     project = _project(ProjectStage.consultation)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     with pytest.raises(Refused) as refused:
-        check(project, ActionRequest(action="cancel", by="a", role="agent", payload={"reason": "x"}), now)
+        check(project, ActionRequest(action="cancel", by="a", role="agent", payload={"reason": "x"}), RULES, now)
     assert refused.value.forbidden
     with pytest.raises(Refused, match="needs are not recorded"):
-        check(project, ActionRequest(action="start_design", by="a", role="agent", payload={}), now)
+        check(project, ActionRequest(action="start_design", by="a", role="agent", payload={}), RULES, now)
     with pytest.raises(Refused, match="invalid assign_team"):
-        check(project, ActionRequest(action="assign_team", by="a", role="supervisor", payload={}), now)
+        check(project, ActionRequest(action="assign_team", by="a", role="supervisor", payload={}), RULES, now)
+
+
+def test_a_defects_categories_are_the_intakes_problem_categories():
+    """One vocabulary: a defect recorded at the acceptance and a case's problem are judged by
+    the same warranty terms (``domain.warranty.DefectCategory`` repeats the intake's enum)."""
+    assert list(get_args(DefectCategory)) == [c.value for c in ProblemCategory]

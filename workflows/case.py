@@ -16,11 +16,10 @@ import asyncio
 from datetime import timedelta, timezone
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.exceptions import ActivityError
 
 from workflows.conventions import LOCAL_WRITE, refusal
-from workflows.delivery import DeliverNotification
+from workflows.delivery import start_delivery
 from workflows.field_team import FieldTeamWork
 
 with workflow.unsafe.imports_passed_through():
@@ -42,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.casework import Refused, apply, check, opened
     from domain.guards import not_assigned
-    from domain.delivery import DeliveryPlan, delivery_workflow_id
+    from domain.delivery import DeliveryPlan
     from domain.clocks import ClockState, Milestone
     from domain.models import ClockName
     from domain.process import FINAL
@@ -300,16 +299,7 @@ class AfterSalesCase(FieldTeamWork):
             retry=self._rules.policy.notify.retry,
             summary=f"{template} to {recipient} · {self._case.case_no}",
         )
-        try:
-            await workflow.start_child_workflow(
-                DeliverNotification.run,
-                plan,
-                id=delivery_workflow_id(queued.id),
-                static_summary=plan.summary,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-            )
-        except WorkflowAlreadyStartedError:
-            pass  # a supervisor's retry got there first
+        await start_delivery(plan)  # None: a supervisor's retry got there first
 
     def _publish(self) -> None:
         """Search attributes and the human details follow every change of the case."""

@@ -1,7 +1,7 @@
 """``DeliverNotification``: one queued message, from the outbox to the person it is for.
 
-Started by the workflow that queued the message (``notification-<id>``, abandoned when its
-parent ends) or by a supervisor retrying a dead letter. It waits until the message may go
+Started by the workflow that queued the message (``start_delivery``: ``notification-<id>``,
+abandoned when its parent ends) or by a supervisor retrying a dead letter. It waits until the message may go
 out (quiet hours), then tries each channel of its route in turn, each with retries and
 backoff; when the last one gives up, the message becomes a dead letter. A channel that is
 down holds only this workflow, never the case.
@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import DEAD_LETTER_NOTIFICATION, DELIVER_NOTIFICATION, NOT_IN_OUTBOX, REFUSED
-    from domain.delivery import DeadLetter, DeliveryAttempt, DeliveryPlan
+    from domain.delivery import DeadLetter, DeliveryAttempt, DeliveryPlan, delivery_workflow_id
 
 _BOOKKEEPING = dict(
     start_to_close_timeout=timedelta(seconds=60),
@@ -63,3 +64,23 @@ class DeliverNotification:
         )
         workflow.set_current_details(f"Dead letter: {reason}")
         return "dead"
+
+
+async def start_delivery(
+    plan: DeliveryPlan, *, id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+) -> ChildWorkflowHandle | None:
+    """Start the delivery of a queued message as a child its parent abandons when it ends
+    (never waiting on a channel); None when the message's delivery is already running (a
+    supervisor's retry, a retried queue) or, with ``REJECT_DUPLICATE``, has run before.
+    Every workflow that sends messages starts them here: the command is the same for all."""
+    try:
+        return await workflow.start_child_workflow(
+            DeliverNotification.run,
+            plan,
+            id=delivery_workflow_id(plan.notification_id),
+            static_summary=plan.summary,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            id_reuse_policy=id_reuse_policy,
+        )
+    except WorkflowAlreadyStartedError:
+        return None

@@ -12,14 +12,14 @@ workflow continues as new with its state, so a five-year history never grows lar
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError
 
-from workflows.delivery import DeliverNotification
+from workflows.conventions import LOCAL_WRITE, refusal
+from workflows.delivery import start_delivery
 
 with workflow.unsafe.imports_passed_through():
     from activities.project_contracts import (
@@ -43,18 +43,12 @@ with workflow.unsafe.imports_passed_through():
         WarrantyCalendarRequest,
         human_details,
     )
-    from domain.delivery import DeliveryPlan, delivery_workflow_id
+    from domain.delivery import DeliveryPlan
     from domain.project_messages import ProjectNotice, ProjectNotificationRequest, message_key, notices
     from domain.project_process import FINAL
-    from domain.project_timers import fire, next_timer, plan_warranty
+    from domain.project_timers import fire, next_timer, plan_warranty, zone
     from domain.projectwork import apply, check
 
-_ACTIVITY = dict(
-    start_to_close_timeout=timedelta(seconds=60),
-    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
-)
-ILLEGAL_ACTION = "IllegalAction"
-FORBIDDEN = "Forbidden"
 _YEAR = 365  # days: a warranty year, for starting a fresh run each year
 # Projects handed over before the card was issued at the handover replay without issuing it.
 WARRANTY_CARD_PATCH = "issue-warranty-card-at-handover"
@@ -131,7 +125,7 @@ class ProjectLifecycle:
             # Checked again: two updates accepted in one task both passed the validator.
             data = apply(self._project, request, self._rules, workflow.now())
         except Refused as refused:
-            raise _refusal(refused) from None
+            raise refusal(refused) from None
         told = notices(self._project, request.action, data)  # before any await: another step may follow
         self._changes += 1
         self._publish()
@@ -142,9 +136,9 @@ class ProjectLifecycle:
     @act.validator
     def _check_act(self, request: ActionRequest) -> None:
         try:
-            check(self._project, request, workflow.now())
+            check(self._project, request, self._rules, workflow.now())
         except Refused as refused:
-            raise _refusal(refused) from None
+            raise refusal(refused) from None
 
     # -- years of life ----------------------------------------------------------------------
 
@@ -152,10 +146,7 @@ class ProjectLifecycle:
         w = self._project.warranty
         if w is None:
             return -1
-        return (workflow.now().astimezone(self._zone()).date() - w.handover_on).days // _YEAR
-
-    def _zone(self) -> timezone:
-        return timezone(timedelta(minutes=self._rules.utc_offset_minutes))
+        return (workflow.now().astimezone(zone(self._rules)).date() - w.handover_on).days // _YEAR
 
     async def _start_warranty(self) -> None:
         """Terms, revisits and greetings, planned once from the handover date."""
@@ -169,7 +160,7 @@ class ProjectLifecycle:
             greetings=self._rules.project.greetings.model_dump(mode="json"),
         )
         planned = WarrantyCalendar.model_validate(
-            await workflow.execute_activity(WARRANTY_CALENDAR, request, **_ACTIVITY)
+            await workflow.execute_activity(WARRANTY_CALENDAR, request, **LOCAL_WRITE)
         )
         project.warranty = plan_warranty(
             project, self._rules, WorkingCalendar(planned.calendar), planned.greetings, workflow.now(),
@@ -184,7 +175,7 @@ class ProjectLifecycle:
             "greetings": len(w.greetings),
         })
         if workflow.patched(WARRANTY_CARD_PATCH):
-            await workflow.execute_activity(ISSUE_WARRANTY_CARD, project.project_id, **_ACTIVITY)
+            await workflow.execute_activity(ISSUE_WARRANTY_CARD, project.project_id, **LOCAL_WRITE)
             await self._record("warranty_card_issued", "system", {})
 
     async def _continue_as_new(self, start: ProjectStart) -> None:
@@ -201,7 +192,7 @@ class ProjectLifecycle:
             project_id=self._project.project_id, seq=self._seq, type=type_, at=workflow.now(), actor=actor,
             data=data, state=self._project.model_copy(deep=True),
         )
-        await workflow.execute_activity(RECORD_PROJECT_EVENT, event, **_ACTIVITY)
+        await workflow.execute_activity(RECORD_PROJECT_EVENT, event, **LOCAL_WRITE)
         return event.seq
 
     async def _tell(self, told: list[ProjectNotice], seq: int) -> None:
@@ -217,18 +208,13 @@ class ProjectLifecycle:
             )
             try:
                 plan = await workflow.execute_activity(QUEUE_PROJECT_NOTIFICATION, request, result_type=DeliveryPlan,
-                                                       **_ACTIVITY)
+                                                       **LOCAL_WRITE)
             except ActivityError as err:
                 # Only a template bug gets here: the project goes on, the failure is in the history.
                 workflow.logger.error("message %s to %s not queued: %s", notice.template, notice.recipient, err.cause)
                 continue
-            try:
-                delivery = await workflow.start_child_workflow(
-                    DeliverNotification.run, plan, id=delivery_workflow_id(plan.notification_id),
-                    static_summary=plan.summary, parent_close_policy=ParentClosePolicy.ABANDON,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                )
-            except WorkflowAlreadyStartedError:
+            delivery = await start_delivery(plan, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+            if delivery is None:
                 continue  # delivered already (a retried queue returns the same row), or a supervisor's retry
             self._deliveries += 1
             asyncio.create_task(self._delivered(delivery))
@@ -248,7 +234,3 @@ class ProjectLifecycle:
             sa.PROJECT_STAGE.value_set(self._project.stage.value),
         ])
         workflow.set_current_details(human_details(self._project))
-
-
-def _refusal(refused: Refused) -> ApplicationError:
-    return ApplicationError(refused.reason, type=FORBIDDEN if refused.forbidden else ILLEGAL_ACTION, non_retryable=True)

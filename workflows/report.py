@@ -14,14 +14,12 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
 
-from workflows.delivery import DeliverNotification
+from workflows.delivery import start_delivery
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import COMPILE_WEEKLY_REPORT, QUEUE_WEEKLY_REPORT
-    from domain.delivery import DeliveryPlan, delivery_workflow_id
+    from domain.delivery import DeliveryPlan
     from domain.weekly_report import StoredReport, WeeklyReportRun
 
 # Set by the schedule on every workflow it starts: the time the action was due.
@@ -46,16 +44,6 @@ class WeeklyReport:
             QUEUE_WEEKLY_REPORT, stored.id, result_type=list[DeliveryPlan], **_ACTIVITY
         )
         for plan in plans:
-            try:
-                await workflow.start_child_workflow(
-                    DeliverNotification.run,
-                    plan,
-                    id=delivery_workflow_id(plan.notification_id),
-                    static_summary=plan.summary,
-                    parent_close_policy=ParentClosePolicy.ABANDON,
-                    # A delivery that ran already (an earlier run this week) is not run again.
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                )
-            except WorkflowAlreadyStartedError:
-                pass
+            # A delivery that ran already (an earlier run this week) is not run again.
+            await start_delivery(plan, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
         return stored

@@ -61,22 +61,27 @@ def record_event(session: Session, event: ProjectEvent) -> bool:
     )
     if session.execute(row.on_conflict_do_nothing(index_elements=["project_pk", "seq"])).rowcount != 1:
         return False
-    state = event.state
-    if event.seq > project.last_seq:  # never move the projection backwards
-        project.stage, project.designer, project.project_manager = state.stage.value, state.designer, state.project_manager
-        project.breached, project.last_seq = state.breached, event.seq
-        project.state = state.model_dump(mode="json")
-        project.updated_at = event.at
-        if state.warranty:
-            project.handover_on, project.warranty_until = state.warranty.handover_on, state.warranty.until
-    for task in state.warranty.revisits if state.warranty else ():
-        values = dict(due_on=task.due_at.date(), window_end=task.window_end, status=task.status, recorded_at=task.recorded_at)
-        upsert = insert(session, RevisitTaskRow).values(project_pk=project.id, kind=task.kind.value, **values)
-        session.execute(upsert.on_conflict_do_update(index_elements=["project_pk", "kind"], set_=values))
+    if event.seq > project.last_seq:  # never move the projection backwards: an older event committed last
+        _project(session, project, event)
     if event.type == "record_revisit":  # secondary needs become sales leads (domain.revisit)
         sales_leads.record(session, source=lead_source(event.data["revisit"]), answers=event.data, at=event.at,
                            project_pk=project.id)
     return True
+
+
+def _project(session: Session, project: Project, event: ProjectEvent) -> None:
+    """The projection as of ``event``: the project's row and its revisit tasks."""
+    state = event.state
+    project.stage, project.designer, project.project_manager = state.stage.value, state.designer, state.project_manager
+    project.breached, project.last_seq = state.breached, event.seq
+    project.state = state.model_dump(mode="json")
+    project.updated_at = event.at
+    if state.warranty:
+        project.handover_on, project.warranty_until = state.warranty.handover_on, state.warranty.until
+    for task in state.warranty.revisits if state.warranty else ():
+        values = dict(due_on=task.due_at.date(), window_end=task.window_end, status=task.status, recorded_at=task.recorded_at)
+        upsert = insert(session, RevisitTaskRow).values(project_pk=project.id, kind=task.kind.value, **values)
+        session.execute(upsert.on_conflict_do_update(index_elements=["project_pk", "kind"], set_=values))
 
 
 def issue_warranty_card(session: Session, project_id: str, render, now: datetime) -> bool:

@@ -15,6 +15,7 @@ from api.console.pages import render
 from api.console.session import Session, require
 from api.console.submit import posted, submitted
 from api.deps import DESK, get_context
+from api.updates import ActionPending
 from api.routers import projects as projects_router
 from domain.project import ProjectStage
 from domain.project_process import STEPS
@@ -51,13 +52,13 @@ async def projects_filtered(request: Request, s: Signed) -> Response:
 
 
 async def _page(request: Request, s: Session, project_id: str, *, failed: str | None = None,
-                state: forms.FormState | None = None, status_code: int = 200) -> Response:
+                state: forms.FormState | None = None, notice: str | None = None, status_code: int = 200) -> Response:
     ctx = get_context(request)
     project = await call(s, project_service.view(ctx, project_id))
     role = s.caller.role
     steps = [(n, forms.fields_of(STEPS[n].payload)) for n in project.next_actions if role in STEPS[n].roles]
     return render(request, "project.html", s, status_code=status_code, project=project, p=project.state,
-                  actions=steps, failed=failed, state=state or forms.FormState())
+                  actions=steps, failed=failed, state=state or forms.FormState(), notice=notice)
 
 
 @router.get("/{project_id}")
@@ -76,6 +77,8 @@ async def act(project_id: str, step: str, request: Request, s: Signed) -> Respon
         return await _page(request, s, project_id, failed=step, state=sub.state, status_code=422)
     try:
         await project_service.act(get_context(request), project_id, step, sub.payload, s.caller.role)
+    except ActionPending:
+        return await _page(request, s, project_id, notice="notice.project_pending", status_code=202)
     except HTTPException as exc:
         sub.refused(exc)
         return await _page(request, s, project_id, failed=step, state=sub.state, status_code=exc.status_code)

@@ -2,10 +2,10 @@
 due and the sales leads they produce."""
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from adapters.archive import warranty_card
@@ -13,6 +13,7 @@ from adapters.notify import project_outbox
 from adapters.storage import projects as project_file
 from api import project_service
 from api.deps import Context, DeskRole, caller_role
+from api.updates import ActionPending
 from api.project_schemas import (
     LeadList,
     LeadOut,
@@ -25,7 +26,7 @@ from api.project_schemas import (
 )
 from api.schemas import NotificationOut, notification_out
 from domain import warranty
-from domain.project import ProjectStage
+from domain.project import Package, ProjectStage
 from domain.project_process import STEPS, ProjectStep
 from domain.revisit import SecondaryNeed
 
@@ -49,7 +50,7 @@ async def open_project(
 @router.get("/projects", response_model=ProjectList)
 async def list_projects(
     ctx: Context, role: DeskRole, stage: ProjectStage | None = None,
-    package: Literal["half", "full", "whole_house"] | None = None,
+    package: Package | None = None,
     staff: Annotated[str | None, Query(max_length=100, description="designer or project manager")] = None,
     breached: bool | None = None,
     under_warranty_on: Annotated[date | None, Query(description="handed over and still under warranty that day")] = None,
@@ -130,16 +131,25 @@ def _step_route(step: ProjectStep) -> None:
     # annotation, which must be the real class.
     caller = Depends(caller_role)
 
-    async def endpoint(project_id: str, body: step.payload, ctx: Context, role: str = caller) -> ProjectView:  # type: ignore[valid-type]
-        return await project_service.act(ctx, project_id, step.name, body, role)
+    async def endpoint(project_id: str, body: step.payload, ctx: Context, role: str = caller) -> ProjectView | JSONResponse:  # type: ignore[valid-type]
+        try:
+            return await project_service.act(ctx, project_id, step.name, body, role)
+        except ActionPending:
+            return JSONResponse(
+                {"project_id": project_id, "accepted": True,
+                 "detail": "accepted; the project file records it when the database is back"},
+                status_code=status.HTTP_202_ACCEPTED,
+            )
 
     endpoint.__name__ = f"project_{step.name}"
     router.add_api_route(
         f"/projects/{{project_id}}/{step.path}", endpoint, methods=["POST"], response_model=ProjectView,
         summary=step.summary,
         description=f"Stages: {', '.join(sorted(s.value for s in step.sources))}. Roles: {', '.join(sorted(step.roles))}.",
-        responses={403: {"description": "the caller's role may not take this step"},
-                   409: {"description": "illegal in the project's stage, or a condition is not met; the reason is in detail"}},
+        responses={202: {"description": "accepted by the project, not yet in the project file (the database is down)"},
+                   403: {"description": "the caller's role may not take this step"},
+                   409: {"description": "illegal in the project's stage, or a condition is not met; the reason is in detail"},
+                   503: {"description": "Temporal is unreachable, or the project's workflow did not take the step in time"}},
     )
 
 
