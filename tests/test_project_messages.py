@@ -112,7 +112,7 @@ async def test_a_projects_messages_reach_the_customer_and_the_defects_owner_once
             await step(handle, "start_design")
             await step(handle, "propose_design", summary="open kitchen")
             await step(handle, "confirm_design", how="signature", confirmed_at=now.isoformat())
-            await step(handle, "notify_materials", materials=["floor tiles"], arrives_on="2026-12-01")
+            await step(handle, "notify_materials", materials=["floor tiles"], arrives_on=(now + timedelta(days=6)).date().isoformat())
             await step(handle, "report_problem", problem="a load-bearing wall where the plan has none")
             await step(handle, "report_progress", summary="tiling 60 % done")
             await build_everything(handle)
