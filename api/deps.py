@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
@@ -105,6 +105,20 @@ def allow(*roles: str):
 
     return check
 
+
+# The days a request may name: far enough from date.min and date.max that each day's
+# instants exist in every time zone (9999-12-31 has no next day, 0001-01-01 no UTC midnight).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def check_day(name: str, day: date | None) -> None:
+    """422 naming the parameter when ``day`` is outside the days a request may name."""
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"'{name}' ({day}) must be a day from {FIRST_DAY} to {LAST_DAY}")
+
+
+# A page number: bounded, so an absurd one is a 422 rather than an overflow in the database.
+Page = Annotated[int, Query(ge=1, le=100_000)]
 
 DESK = tuple(sorted(process.DESK))
 SUPERVISORS = tuple(sorted(process.SUPERVISORS))

@@ -14,7 +14,7 @@ from adapters.storage import cases as case_file
 from adapters.storage import field_team
 from adapters.storage import technicians as registry
 from adapters.storage.field_tables import QualityCheck, TechnicianCard
-from api.deps import AppContext
+from api.deps import AppContext, check_day
 from api.technician_service import Suggestion, suggest
 from domain.dispatch import JobIn, Tag, district, work_order_id
 from domain.process import REPAIRS
@@ -80,6 +80,7 @@ class Job(BaseModel):
 
 
 async def my_jobs(ctx: AppContext, technician_id: str, day: date) -> list[Job]:
+    check_day("day", day)
     zone = ctx.settings.zone
     start = datetime.combine(day, datetime.min.time(), zone)
 
@@ -130,7 +131,7 @@ async def give_card(ctx: AppContext, technician_id: str, body: CardIn, by: str) 
 
     def write() -> CardOut:
         with ctx.db.session() as session:
-            tech = registry.get(session, technician_id)
+            tech = registry.get(session, technician_id, for_update=True)
             if tech is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician {technician_id}")
             if tech.status == "removed":
@@ -217,7 +218,7 @@ async def record_check(ctx: AppContext, work_order: str, body: QualityCheckIn, b
                 raise HTTPException(status.HTTP_409_CONFLICT, f"work order {work_order} was already checked ({row.status})")
             row.status, row.method, row.notes, row.checked_by, row.checked_at = body.result, body.method, body.notes, by, now
             if body.card:
-                tech = registry.get(session, row.technician_id)
+                tech = registry.get(session, row.technician_id, for_update=True)
                 if tech is not None and tech.status != "removed":
                     card, _ = field_team.give_card(
                         session, tech, color=body.card, reason=body.card_reason or f"failed quality check: {body.notes}",

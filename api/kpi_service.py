@@ -19,14 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from adapters.reports import source, weekly
 from adapters.reports.chart import kpi_chart
 from adapters.storage.tables import ReportRow
-from api.deps import AppContext
+from api.deps import AppContext, check_day
 from domain import kpi
 from domain.targets import MET_WHEN
 
 MAX_DAYS = 366  # one request reads at most a year of cases
-# The days a period may name: far enough from date.min and date.max that the period's
-# instants exist in every time zone (9999-12-31 has no next day, 0001-01-01 no UTC midnight).
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 log = logging.getLogger("aftersales.api")
 
 
@@ -35,10 +32,8 @@ async def period_of(ctx: AppContext, start: date | None, end: date | None) -> kp
     before today on the context's clock. A day outside 2000-01-01..2100-12-31, a reversed or
     a too long period is the caller's mistake: 422 naming it."""
     zone = ctx.settings.zone
-    for name, day in (("from", start), ("to", end)):
-        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                f"'{name}' ({day}) must be a day from {FIRST_DAY} to {LAST_DAY}")
+    check_day("from", start)
+    check_day("to", end)
     today = (await ctx.clock()).astimezone(zone).date()
     end = end or today - timedelta(days=1)
     start = start or end - timedelta(days=6)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from fastapi import HTTPException, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -81,8 +81,8 @@ async def replace(ctx: AppContext, technician_id: str, body: TechnicianIn) -> Te
     return await run_in_threadpool(write)
 
 
-def _found(session, technician_id: str) -> TechnicianRow:
-    row = registry.get(session, technician_id)
+def _found(session, technician_id: str, *, for_update: bool = False) -> TechnicianRow:
+    row = registry.get(session, technician_id, for_update=for_update)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician {technician_id}")
     return row
@@ -111,7 +111,7 @@ async def change_status(
 
     def write() -> TechnicianOut:
         with ctx.db.session() as session:
-            row = _found(session, technician_id)
+            row = _found(session, technician_id, for_update=True)
             if row.status == "removed":
                 raise HTTPException(status.HTTP_409_CONFLICT, f"technician {technician_id} was removed; a removal is final")
             if row.status == new:
@@ -164,31 +164,5 @@ async def suggest(ctx: AppContext, body: JobIn, work_order: str | None = None) -
     techs, bookings = await run_in_threadpool(load)
     return [
         Suggestion(technician_id=c.technician_id, eligible=c.eligible, reasons=c.reasons, jobs_that_day=c.jobs_that_day)
-        for c in rank(techs, body.job(), bookings, zone)
+        for c in rank(techs, body.job(), bookings, zone, ctx.policy.dispatch.slot_minutes)
     ]
-
-
-class BookingIn(BaseModel):
-    work_order: str = Field(min_length=1, max_length=60, description="e.g. AS20261124-0001/1 (case number / visit)")
-    window_start: AwareDatetime
-    window_end: AwareDatetime
-
-
-async def book(ctx: AppContext, technician_id: str, body: BookingIn) -> dict:
-    """Hold the technician's time for a work order: all its slots or none; 409 naming the
-    work order that holds them. Booking the same work order again changes nothing."""
-    if body.window_end <= body.window_start:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "window_end must be after window_start")
-    now = await ctx.clock()
-
-    def write() -> dict:
-        try:
-            with ctx.db.session() as session:
-                _found(session, technician_id)
-                registry.book(session, technician_id, body.work_order, body.window_start, body.window_end,
-                              ctx.policy.dispatch.slot_minutes, now)
-        except (registry.SlotTaken, registry.NotAssignable) as refused:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
-        return {"technician_id": technician_id, "work_order": body.work_order, "booked": True}
-
-    return await run_in_threadpool(write)

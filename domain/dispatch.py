@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -103,11 +103,29 @@ class BookingTrim(BaseModel):
     window_end: AwareDatetime | None = None
 
 
+# The longest appointment window a work order may hold (a working day's visit): a longer
+# one is a typo that would hold a technician for days and write thousands of slots.
+MAX_VISIT = timedelta(hours=12)
+
+
+def window_refusal(start: datetime, end: datetime) -> str | None:
+    """Why an appointment window cannot be booked, or None."""
+    if end <= start:
+        return "the appointment window must end after it starts"
+    if end - start > MAX_VISIT:
+        return f"an appointment window is at most {MAX_VISIT.total_seconds() / 3600:.0f} hours"
+    return None
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def slots(start: datetime, end: datetime, minutes: int) -> list[datetime]:
-    """The slot starts a window covers, rounded out to whole slots (UTC-aligned)."""
+    """The slot starts (in UTC) a window covers, rounded out to whole slots on a UTC grid:
+    the same instant gives the same slots whatever offset it was written with."""
     step = timedelta(minutes=minutes)
-    epoch = datetime(2000, 1, 1, tzinfo=start.tzinfo)
-    first = epoch + ((start - epoch) // step) * step
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first = _EPOCH + ((start - _EPOCH) // step) * step
     out, moment = [], first
     while moment < end:
         out.append(moment)
@@ -115,8 +133,9 @@ def slots(start: datetime, end: datetime, minutes: int) -> list[datetime]:
     return out
 
 
-def assess(tech: Technician, job: Job, bookings: list[Booking], zone: tzinfo) -> Candidate:
-    """Whether ``tech`` can take ``job``, with every reason for or against."""
+def assess(tech: Technician, job: Job, bookings: list[Booking], zone: tzinfo, slot_minutes: int) -> Candidate:
+    """Whether ``tech`` can take ``job``, with every reason for or against. A booking clashes
+    when it holds one of the job's slots, exactly as booking it would find."""
     c = Candidate(tech.id, eligible=True)
     local_start, local_end = job.window_start.astimezone(zone), job.window_end.astimezone(zone)
     day: date = local_start.date()
@@ -143,7 +162,8 @@ def assess(tech: Technician, job: Job, bookings: list[Booking], zone: tzinfo) ->
         no(f"does not work on {day.isoformat()}")
     elif local_start.time() < tech.start or local_end.time() > tech.end:
         no(f"works {tech.start:%H:%M}–{tech.end:%H:%M}, not {local_start:%H:%M}–{local_end:%H:%M}")
-    clash = next((b for b in mine if b.start < job.window_end and job.window_start < b.end), None)
+    wanted = set(slots(job.window_start, job.window_end, slot_minutes))
+    clash = next((b for b in mine if wanted.intersection(slots(b.start, b.end, slot_minutes))), None)
     if clash:
         no(f"booked for {clash.work_order} at {clash.start.astimezone(zone):%H:%M}–{clash.end.astimezone(zone):%H:%M}")
     if c.jobs_that_day >= tech.daily_capacity:
@@ -153,9 +173,11 @@ def assess(tech: Technician, job: Job, bookings: list[Booking], zone: tzinfo) ->
     return c
 
 
-def rank(technicians: list[Technician], job: Job, bookings: list[Booking], zone: tzinfo) -> list[Candidate]:
+def rank(
+    technicians: list[Technician], job: Job, bookings: list[Booking], zone: tzinfo, slot_minutes: int
+) -> list[Candidate]:
     """Every technician assessed: the eligible first, best first; then the others, by id."""
-    assessed = [assess(t, job, bookings, zone) for t in technicians]
+    assessed = [assess(t, job, bookings, zone, slot_minutes) for t in technicians]
     eligible = sorted((c for c in assessed if c.eligible), key=lambda c: (c.jobs_that_day, c.extra_skills, c.technician_id))
     others = sorted((c for c in assessed if not c.eligible), key=lambda c: c.technician_id)
     return eligible + others
@@ -201,10 +223,8 @@ class JobIn(BaseModel):
 
     @model_validator(mode="after")
     def _window(self) -> JobIn:
-        if self.window_end <= self.window_start:
-            raise ValueError("window_end must be after window_start")
-        if self.window_end - self.window_start > timedelta(hours=12):
-            raise ValueError("a visit window is at most 12 hours")
+        if reason := window_refusal(self.window_start, self.window_end):
+            raise ValueError(reason)
         return self
 
     def job(self) -> Job:

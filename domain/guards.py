@@ -53,11 +53,14 @@ def _g_start(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None
 
 
 def not_assigned(case: CaseState, request: ActionRequest) -> str | None:
-    """A technician acts only on their own job: the case's current work order, or the survey
-    booked with them. (The API sets ``by`` to the staff id of the technician's token.)"""
+    """A technician acts only on their own job: the survey booked with them (its findings),
+    the case's current work order (the visit's steps), either for a note. (The API sets
+    ``by`` to the staff id of the technician's token.)"""
     if request.role != TECHNICIAN:
         return None
-    assigned = {o.technician for o in case.work_orders[-1:]} | ({case.survey.technician} if case.survey else set())
+    surveyor = {case.survey.technician} if case.survey else set()
+    visitor = {case.work_orders[-1].technician} if case.work_orders else set()
+    assigned = {"record_survey": surveyor, "add_note": surveyor | visitor}.get(request.action, visitor)
     if request.by in assigned:
         return None
     return f"technician {request.by} is not assigned to case {case.case_no}: a technician acts on their own jobs only"

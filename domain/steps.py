@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.dispatch import window_refusal
 from domain.models import CaseKind, ClockName, Severity, redact_phones
 
 FreeText = Annotated[str, AfterValidator(redact_phones)]
@@ -113,8 +114,8 @@ class Dispatch(StepInput):
 
     @model_validator(mode="after")
     def _window(self) -> Dispatch:
-        if self.window_end <= self.window_start:
-            raise ValueError("the appointment window must end after it starts")
+        if reason := window_refusal(self.window_start, self.window_end):
+            raise ValueError(reason)
         return self
 
 
@@ -137,8 +138,8 @@ class Reschedule(StepInput):
 
     @model_validator(mode="after")
     def _window(self) -> Reschedule:
-        if self.window_end <= self.window_start:
-            raise ValueError("the appointment window must end after it starts")
+        if reason := window_refusal(self.window_start, self.window_end):
+            raise ValueError(reason)
         return self
 
 

@@ -192,3 +192,56 @@ def test_a_later_round_naming_nobody_withdraws_the_attribution(db):
     record(db, complaint, 2, state(complaint, CaseKind.complaint, Stage.solution_given, rounds=[rnd, second]))
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(ComplaintAttribution)) == 0
+
+
+def test_two_cards_given_at_once_both_count(db):
+    """The third yellow card suspends even when the second and third are given at the same
+    moment (two supervisors, or a failed check and a supervisor): the row lock orders them."""
+    import threading
+
+    register_technician(db)
+    with db.session() as session:
+        field_team.give_card(session, registry.get(session, "tech-017", for_update=True), color="yellow", reason="1",
+                             work_order=None, by="sup-1", now=NOW, policy=POLICY)
+    first_in, second_waiting = threading.Event(), threading.Event()
+
+    def first():
+        with db.session() as session:
+            field_team.give_card(session, registry.get(session, "tech-017", for_update=True), color="yellow",
+                                 reason="2", work_order=None, by="sup-1", now=NOW, policy=POLICY)
+            first_in.set()
+            second_waiting.wait(10)
+            threading.Event().wait(0.3)  # the second is at its lock (or, without one, past it)
+
+    def second():
+        first_in.wait(10)
+        second_waiting.set()
+        with db.session() as session:
+            field_team.give_card(session, registry.get(session, "tech-017", for_update=True), color="yellow",
+                                 reason="3", work_order=None, by="sup-2", now=NOW, policy=POLICY)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    with db.session() as session:
+        assert registry.get(session, "tech-017").status == "suspended"
+
+
+def test_after_a_reinstatement_complaints_count_afresh(db):
+    register_technician(db)
+    seed_history(db, "tech-017", 40, [NOW - timedelta(days=40), NOW - timedelta(days=35)])  # 2/40 = 5%
+    review = ComplaintReview(technician="tech-017", case_no="AS20261123-0098", seq=3, at=NOW)
+    with db.session() as session:
+        assert field_team.review(session, review, POLICY).suspended
+        registry.set_status(session, registry.get(session, "tech-017"), "active", "retrained", "mgr-1",
+                            NOW + timedelta(days=1))
+    later_jobs = open_one(db, phone="13900009999")
+    orders = [order(n, completed_at=NOW + timedelta(days=2, hours=n)) for n in range(1, 41)]
+    record(db, later_jobs, 1, state(later_jobs, stage=Stage.awaiting_revisit, orders=orders), Sampling(0.0, "seed-for-tests"))
+    seed_history(db, "tech-017", 0, [NOW + timedelta(days=5)])
+    with db.session() as session:
+        verdict = field_team.review(session, review.model_copy(update={"at": NOW + timedelta(days=6), "seq": 7}), POLICY)
+    # 1 complaint in 40 jobs since the reinstatement (2.5%), not 3 in 80 over the window (3.75%)
+    assert (verdict.complaints, verdict.completed_jobs, verdict.suspended) == (1, 40, False)

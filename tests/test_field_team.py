@@ -3,7 +3,7 @@ PostgreSQL: suggestions for a case's work order, dispatch that cannot double-boo
 technician's day, the complaint-rate suspension, cards and the quality-check queue."""
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from conftest import DEFAULT_POLICY, register_technician
@@ -88,6 +88,44 @@ async def test_twenty_work_orders_dispatched_at_once_for_overlapping_slots_book_
         await d.do(winner, "cancel", "supervisor", reason="the customer fixed it himself")
         case = await d.do(losers[0], "dispatch", **bodies[cases.index(losers[0])])
         assert case["stage"] == "dispatched"
+
+
+async def test_the_same_instant_written_with_another_offset_is_the_same_time(env, pg_url, executor, db):
+    async with desk(env, pg_url, executor, DEFAULT_POLICY) as d:
+        first, second = [await ready(d, phone=f"1381234{i:04d}") for i in range(2)]
+        start = await tomorrow(d, 14)
+        await d.do(first, "dispatch", **dispatch_body(start, start + timedelta(hours=2)))
+        kathmandu = timezone(timedelta(hours=5, minutes=45))
+        detail = await d.refused(second, "dispatch", **dispatch_body(start.astimezone(kathmandu),
+                                                                     (start + timedelta(hours=2)).astimezone(kathmandu)))
+        assert f"tech-017 is booked for {first}/1" in detail
+        too_long = await d.http.post(f"/cases/{second}/dispatch", headers=AGENT,
+                                     json=dispatch_body(start, start + timedelta(days=365 * 36)))  # 2062 for 2026
+        assert too_long.status_code == 422 and "at most 12 hours" in too_long.text
+
+
+async def test_the_technician_who_surveyed_cannot_work_another_technicians_visit(env, pg_url, executor, db):
+    async with desk(env, pg_url, executor, DEFAULT_POLICY) as d:
+        register_technician(d.ctx.db, "tech-020", name="李师傅", phone="13700002222")
+        no = await ready(d)  # surveyed by tech-017
+        start = await tomorrow(d, 9)
+        await d.do(no, "dispatch", **dispatch_body(start, start + timedelta(hours=2), "tech-020"))
+        for action in ("confirm-visit", "start-work"):
+            refused = await d.http.post(f"/cases/{no}/{action}", json={}, headers=TECH)
+            assert refused.status_code == 403 and "tech-017 is not assigned" in refused.json()["detail"]
+        assert (await d.http.post(f"/cases/{no}/add-note", json={"note": "the valve is behind the tiles"},
+                                  headers=TECH)).status_code == 200  # a note on a case they surveyed
+        done = await d.http.post(f"/cases/{no}/complete-work", json={"self_check": "no leak"}, headers=TECH2)
+        assert done.status_code == 200 and done.json()["actions"][-1]["by"] == "tech-020"
+
+
+async def test_days_and_pages_out_of_range_are_422(env, pg_url, executor, db):
+    async with desk(env, pg_url, executor, DEFAULT_POLICY) as d:
+        for day in ("9999-12-31", "0001-01-01"):
+            answer = await d.http.get(f"/me/jobs?day={day}", headers=TECH)
+            assert answer.status_code == 422 and "'day'" in answer.text
+        assert (await d.http.get(f"/quality-checks?page={10**20}", headers=SUPERVISOR)).status_code == 422
+        assert (await d.http.get(f"/cases?page={10**20}", headers=AGENT)).status_code == 422
 
 
 async def test_a_complaint_over_the_rate_suspends_the_technician_and_the_next_assignment_skips_them(

@@ -1,14 +1,12 @@
-"""The technician registry, suggestions and bookings through the API, on PostgreSQL."""
+"""The technician registry and suggestions through the API, on PostgreSQL (dispatch and its
+bookings: tests/test_field_team.py)."""
 
-import asyncio
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import httpx
 from conftest import DEFAULT_POLICY, make_settings
-from sqlalchemy import func, select
 
-from adapters.storage.field_tables import BookingSlot
+from adapters.storage import technicians as registry
 from api.app import create_app
 
 MANAGER = {"Authorization": "Bearer t-manager"}
@@ -57,8 +55,9 @@ async def test_suggestions_say_who_and_why_and_skip_the_suspended(pg_url, db):
         order = [(s["technician_id"], s["eligible"]) for s in ranked]
         assert order == [("tech-020", True), ("tech-017", True), ("tech-030", False)]
         assert "lacks skills: plumbing" in ranked[2]["reasons"]
-        booked = await http.post("/technicians/tech-020/bookings", json={"work_order": "AS1/1", **window}, headers=AGENT)
-        assert booked.status_code == 201
+        with app.state.ctx.db.session() as session:  # as a dispatch to tech-020 would
+            start, end = (datetime.fromisoformat(window[k]) for k in ("window_start", "window_end"))
+            registry.book(session, "tech-020", "AS1/1", start, end, 30, start)
         ranked = (await http.post("/technicians/suggestions", json=job, headers=AGENT)).json()
         assert ranked[0]["technician_id"] == "tech-017"  # tech-020 is busy then now
         await http.post("/technicians/tech-017/status", json={"status": "suspended", "reason": "complaint rate"}, headers=MANAGER)
@@ -67,26 +66,3 @@ async def test_suggestions_say_who_and_why_and_skip_the_suspended(pg_url, db):
         bad = await http.post("/technicians/suggestions", json={**job, "window_end": job["window_start"]}, headers=AGENT)
         assert bad.status_code == 422
     app.state.ctx.db.dispose()
-
-
-async def test_twenty_desks_booking_overlapping_slots_at_once_never_double_book(pg_url, db):
-    app, http = await api(pg_url)
-    async with http:
-        await http.post("/technicians", json=WANG, headers=MANAGER)
-        # 20 work orders, each 1–2 h, all overlapping 10:00–12:00 in some way.
-        day = datetime(2026, 11, 25, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
-        starts = [day + timedelta(hours=i % 3, minutes=30 * (i % 2)) for i in range(20)]
-
-        async def attempt(i: int, start: datetime):
-            end = start + timedelta(hours=1 + i % 2)
-            body = {"work_order": f"AS{i:04d}/1", "window_start": start.isoformat(), "window_end": end.isoformat()}
-            return (await http.post("/technicians/tech-017/bookings", json=body, headers=AGENT)).status_code
-
-        codes = await asyncio.gather(*(attempt(i, s) for i, s in enumerate(starts)))
-    with app.state.ctx.db.session() as session:
-        held = session.execute(select(BookingSlot.slot_start, func.count()).group_by(BookingSlot.slot_start)).all()
-        orders = session.scalars(select(BookingSlot.work_order).distinct()).all()
-    app.state.ctx.db.dispose()
-    assert set(codes) <= {201, 409} and codes.count(201) >= 1 and codes.count(409) >= 1
-    assert all(count == 1 for _, count in held)  # no slot held twice
-    assert len(orders) == codes.count(201)  # every winner holds all its slots, every loser none

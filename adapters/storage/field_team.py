@@ -116,13 +116,16 @@ def review(session: Session, request: ComplaintReview, policy: DisciplinePolicy)
     a retried review finds the suspension it recorded (keyed by the complaint's event); a
     later round of the same complaint finds them suspended already and changes nothing."""
     source = request.source
+    tech = registry.get(session, request.technician, for_update=True)  # one review at a time
+    # The window, but not from before the last reinstatement: retrained, they start afresh
+    # (as their cards do).
     since = request.at - timedelta(days=policy.complaint_window_days)
+    since = max(since, last_reinstated(session, request.technician) or since)
     complaints, jobs = complaint_counts(session, request.technician, since, request.at)
     done = session.scalars(select(TechnicianStatusChange).where(TechnicianStatusChange.source == source)).one_or_none()
     if done is not None:
         return ReviewVerdict(complaints=complaints, completed_jobs=jobs, suspended=True, reason=done.reason)
     reason = over_complaint_limit(complaints, jobs, policy)
-    tech = session.get(TechnicianRow, request.technician, with_for_update=True)
     suspend = reason is not None and tech is not None and tech.status == "active"
     if suspend:
         registry.set_status(session, tech, "suspended", reason, "system", request.at, source=source)
@@ -133,10 +136,15 @@ def review(session: Session, request: ComplaintReview, policy: DisciplinePolicy)
 
 
 def last_reinstated(session: Session, technician_id: str) -> datetime | None:
-    """When the technician last became active (registered or reinstated): cards count from then."""
+    """When a manager last put the technician back to work (their first status, the
+    registration, is no reinstatement): cards and complaints count afresh from then."""
+    registration = (
+        select(func.min(TechnicianStatusChange.id)).where(TechnicianStatusChange.technician_id == technician_id)
+    ).scalar_subquery()
     return session.scalar(
         select(func.max(TechnicianStatusChange.at)).where(
-            TechnicianStatusChange.technician_id == technician_id, TechnicianStatusChange.status == "active"
+            TechnicianStatusChange.technician_id == technician_id, TechnicianStatusChange.status == "active",
+            TechnicianStatusChange.id != registration,
         )
     )
 
@@ -145,7 +153,9 @@ def give_card(
     session: Session, tech: TechnicianRow, *, color: str, reason: str, work_order: str | None, by: str, now: datetime,
     policy: DisciplinePolicy, source: str | None = None,
 ) -> tuple[TechnicianCard, TechnicianStatusChange | None]:
-    """Record a card; then the cards since the last reinstatement may suspend or remove."""
+    """Record a card; then the cards since the last reinstatement may suspend or remove. The
+    caller holds the technician's row locked (``registry.get(..., for_update=True)``), so two
+    cards given at once both count."""
     card = TechnicianCard(technician_id=tech.id, color=color, reason=reason, work_order=work_order, by=by, at=now,
                           source=source)
     session.add(card)

@@ -35,8 +35,10 @@ def to_domain(row: TechnicianRow) -> Technician:
     )
 
 
-def get(session: Session, technician_id: str) -> TechnicianRow | None:
-    return session.get(TechnicianRow, technician_id)
+def get(session: Session, technician_id: str, *, for_update: bool = False) -> TechnicianRow | None:
+    """The technician's row; ``for_update`` locks it until the transaction ends, so that the
+    discipline's writes (cards, reviews, status changes) for one technician go one at a time."""
+    return session.get(TechnicianRow, technician_id, with_for_update=for_update)
 
 
 def listed(
@@ -86,7 +88,7 @@ def book(
     order again is a no-op (a retried request); any slot held by another raises
     ``SlotTaken``, a technician who is not active ``NotAssignable``; either way the caller's
     transaction must roll back."""
-    row = session.get(TechnicianRow, technician_id)
+    row = get(session, technician_id, for_update=True)  # a suspension cannot slip in between
     if row is None:
         raise NotAssignable(f"no technician {technician_id} in the registry")
     if row.status != "active":

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.archive import service_file
 from adapters.storage import cases as case_file
 from api import case_service
-from api.deps import AppContext, Context, DeskRole, SupervisorRole, current_caller
+from api.deps import AppContext, Context, DeskRole, Page, SupervisorRole, current_caller
 from api.schemas import CaseList, CaseSummary, CaseView, EscalateBody
 from domain.case import EscalateInput
 from domain.models import CaseKind, Intake, Severity, Stage
@@ -50,7 +50,7 @@ async def list_cases(
     breached_until: Annotated[datetime | None, Query(description="a clock breached before")] = None,
     text: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     sort: Annotated[str, Query(pattern="^(received|deadline)$")] = "received",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> CaseList:
     """Cases from the case file: newest first, or by the nearest open deadline."""

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, status
 
 from api import field_service as service
-from api.deps import Context, DeskRole, allow_caller
+from api.deps import Context, DeskRole, Page, allow_caller
 from api.field_service import CardIn, CardOut, Job, QualityCheckIn, QualityCheckList, QualityCheckOut, WorkOrderNeeds
 from api.technician_service import Suggestion
 from domain.dispatch import work_order_id
@@ -55,7 +55,7 @@ async def quality_queue(
     ctx: Context,
     caller: Supervisor,
     status_: Annotated[Literal["pending", "passed", "failed"] | None, Query(alias="status")] = "pending",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> QualityCheckList:
     """Completed work orders drawn for a quality check (the policy's share, at random),

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from api import notification_service
-from api.deps import Context, DeskRole, SupervisorRole
+from api.deps import Context, DeskRole, Page, SupervisorRole
 from api.schemas import NotificationOut
 
 router = APIRouter(tags=["notifications"])
@@ -29,7 +29,7 @@ async def case_notifications(case_no: str, ctx: Context, role: DeskRole) -> list
 async def dead_letters(
     ctx: Context,
     role: SupervisorRole,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeadLetters:
     """Messages every channel gave up on, newest first, with the last error."""

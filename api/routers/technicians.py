@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from api import technician_service as service
 from api.deps import Context, DeskRole, allow
-from api.technician_service import BookingIn, StatusChangeOut, Suggestion, TechnicianOut
+from api.technician_service import StatusChangeOut, Suggestion, TechnicianOut
 from domain.dispatch import JobIn, TechnicianIn
 
 router = APIRouter(prefix="/technicians", tags=["technicians"])
@@ -70,10 +70,3 @@ async def change_status(technician_id: str, body: StatusChange, ctx: Context, ro
 async def history(technician_id: str, ctx: Context, role: DeskRole) -> list[StatusChangeOut]:
     """Every status change of the technician, oldest first: who, when and why."""
     return await service.history(ctx, technician_id)
-
-
-@router.post("/{technician_id}/bookings", status_code=status.HTTP_201_CREATED)
-async def book(technician_id: str, body: BookingIn, ctx: Context, role: DeskRole) -> dict:
-    """Hold the technician's time for a work order; 409 when another work order holds any of
-    it (enforced by the database, so two desks booking at once cannot both win)."""
-    return await service.book(ctx, technician_id, body)
