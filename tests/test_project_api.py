@@ -19,8 +19,10 @@ INTAKE = {"customer_name": "李先生", "phone": "13912345678", "address": "上�
 
 
 async def handed_over(d, handover_on: date, signed_at: datetime | None = None, **intake) -> str:
-    """A project handed over on ``handover_on``, its acceptance signed at ``signed_at`` (now)."""
-    signed_at = signed_at or await d.now()
+    """A project handed over on ``handover_on``, its acceptance signed at ``signed_at`` (by
+    default now, or 09:00 on the handover day if that is earlier: an older project entered now)."""
+    now = await d.now()
+    signed_at = signed_at or min(now, datetime.combine(handover_on, time(9), d.ctx.settings.zone))
     pid = await to_delivery(d.http, signed_at.isoformat(), {**INTAKE, **intake})
     await do(d.http, pid, "hand-over", handover_on=handover_on.isoformat(), documents=["completion report"],
              care_instructions=True)
