@@ -40,6 +40,11 @@ class Caller:
     def __str__(self) -> str:
         return f"{self.role}:{self.staff_id}" if self.staff_id else self.role
 
+    def acting_as(self, claimed: str | None) -> str:
+        """Whom an action is recorded under: the staff id the token names (nobody records a
+        step in a colleague's name), else the ``by`` the body gives, else the role."""
+        return self.staff_id or claimed or self.role
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AFTERSALES_", extra="ignore")

@@ -42,7 +42,7 @@ from domain.case import (
 )
 from domain.clocks import plan_clocks
 from domain.models import CaseKind, Channel, Intake, Severity, received_at
-from domain.process import FINAL, STEPS, TECHNICIAN, role_refusal
+from domain.process import FINAL, STEPS, role_refusal
 from domain.steps import StepInput
 from settings import Caller
 from workflows.case import AfterSalesCase
@@ -261,8 +261,7 @@ async def act(ctx: AppContext, case_no: str, action: str, payload: StepInput, ca
         raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
     case, handle = await _handle(ctx, case_no)
     # A technician acts as themselves: the stage model checks the job is theirs by this id.
-    by = caller.staff_id if role == TECHNICIAN else payload.by or caller.staff_id or role
-    request = ActionRequest(action=action, by=by, role=role, payload=payload.model_dump(mode="json", exclude={"by"}))
+    request = ActionRequest(action=action, by=caller.acting_as(payload.by), role=role, payload=payload.model_dump(mode="json", exclude={"by"}))
     # Accepted (or refused with its reason) at once; the result waits for the case file,
     # which may be down: then the desk hears "accepted" (ActionPending) instead of waiting forever.
     state = await updates.send(handle, AfterSalesCase.act, request, CaseState, what=f"case {case_no}",

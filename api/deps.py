@@ -125,3 +125,4 @@ SUPERVISORS = tuple(sorted(process.SUPERVISORS))
 
 DeskRole = Annotated[str, Depends(allow(*DESK))]
 SupervisorRole = Annotated[str, Depends(allow(*SUPERVISORS))]
+SupervisorCaller = Annotated[Caller, Depends(allow_caller(*SUPERVISORS))]

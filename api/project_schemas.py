@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field

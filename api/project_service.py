@@ -27,6 +27,7 @@ from adapters.storage import projects as project_file
 from adapters.storage.project_tables import Project
 from api import updates
 from api.deps import AppContext
+from settings import Caller
 from api.project_schemas import ProjectIntake, ProjectView, project_view
 from domain import search_attributes as sa
 from domain import warranty
@@ -135,15 +136,16 @@ async def view(ctx: AppContext, project_id: str) -> ProjectView:
     return _view(ctx, p, s, live)
 
 
-async def act(ctx: AppContext, project_id: str, action: str, payload, role: str) -> ProjectView:
+async def act(ctx: AppContext, project_id: str, action: str, payload, caller: Caller) -> ProjectView:
     """One step: 403 for a role the stage model does not allow, 409 with the reason when the
     project's stage or the step's guard refuses it; ``updates.ActionPending`` (the API's 202)
     when the workflow took it but the project file has not recorded it yet."""
     step = STEPS[action]
+    role = caller.role
     if reason := role_refusal(step, role):
         raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
     p = await load(ctx, project_id)
-    request = ActionRequest(action=action, by=payload.by or role, role=role,
+    request = ActionRequest(action=action, by=caller.acting_as(payload.by), role=role,
                             payload=payload.model_dump(mode="json", exclude={"by"}))
     client = await ctx.temporal.client()
 

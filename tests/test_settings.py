@@ -30,3 +30,9 @@ def test_production_refuses_development_tokens_and_the_development_quality_seed(
     with pytest.raises(ValidationError, match="AFTERSALES_QUALITY_SAMPLE_SEED must be set"):
         Settings(environment="production", api_tokens=f"{STRONG}=agent")
     assert Settings(environment="production", api_tokens=f"{STRONG}=agent", quality_sample_seed="our-own-secret-seed")
+
+
+def test_an_action_is_recorded_under_the_tokens_staff_id_whatever_the_body_says():
+    assert Caller("agent", "agent-007").acting_as("sup-li") == "agent-007"  # no step in a colleague's name
+    assert Caller("agent").acting_as("agent-009") == "agent-009"  # a shared desk token: the body says who
+    assert Caller("supervisor").acting_as(None) == "supervisor"

@@ -76,7 +76,7 @@ async def act(project_id: str, step: str, request: Request, s: Signed) -> Respon
     if sub.payload is None:
         return await _page(request, s, project_id, failed=step, state=sub.state, status_code=422)
     try:
-        await project_service.act(get_context(request), project_id, step, sub.payload, s.caller.role)
+        await project_service.act(get_context(request), project_id, step, sub.payload, s.caller)
     except ActionPending:
         return await _page(request, s, project_id, notice="notice.project_pending", status_code=202)
     except HTTPException as exc:

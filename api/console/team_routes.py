@@ -54,7 +54,7 @@ async def give_card(technician_id: str, request: Request, s: Signed) -> Response
     if sub.payload is None:
         return await _technicians_page(request, s, failed=technician_id, state=sub.state, status_code=422)
     try:
-        await field_service.give_card(get_context(request), technician_id, sub.payload, by=s.caller.staff_id or s.caller.role)
+        await field_service.give_card(get_context(request), technician_id, sub.payload, by=s.caller.acting_as(None))
     except HTTPException as exc:
         sub.refused(exc, elsewhere=(404,))  # no such row on the board to show it next to
         return await _technicians_page(request, s, failed=technician_id, state=sub.state, status_code=exc.status_code)

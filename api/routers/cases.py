@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.archive import service_file
 from adapters.storage import cases as case_file
 from api import case_service
-from api.deps import AppContext, Context, DeskRole, Page, SupervisorRole, current_caller
+from api.deps import AppContext, Context, DeskRole, Page, SupervisorCaller, current_caller
 from api.schemas import CaseList, CaseSummary, CaseView, EscalateBody
 from domain.case import EscalateInput
 from domain.models import CaseKind, Intake, Severity, Stage
@@ -108,9 +108,9 @@ for _step in STEPS.values():
 
 
 @router.post("/{case_no}/escalate", status_code=status.HTTP_202_ACCEPTED)
-async def escalate(case_no: str, body: EscalateBody, ctx: Context, role: SupervisorRole) -> dict:
+async def escalate(case_no: str, body: EscalateBody, ctx: Context, caller: SupervisorCaller) -> dict:
     """A supervisor or manager escalates the case to a level; the chain for that level is told."""
-    await case_service.escalate(ctx, case_no, EscalateInput(level=body.level, reason=body.reason, by=body.by or role))
+    await case_service.escalate(ctx, case_no, EscalateInput(level=body.level, reason=body.reason, by=caller.acting_as(body.by)))
     return {"case_no": case_no, "level": body.level, "accepted": True}
 
 

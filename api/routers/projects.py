@@ -12,7 +12,8 @@ from adapters.archive import warranty_card
 from adapters.notify import project_outbox
 from adapters.storage import projects as project_file
 from api import project_service
-from api.deps import Context, DeskRole, caller_role
+from api.deps import Context, DeskRole, current_caller
+from settings import Caller
 from api.updates import ActionPending
 from api.project_schemas import (
     LeadList,
@@ -129,11 +130,11 @@ def _step_route(step: ProjectStep) -> None:
     """``POST /projects/{project_id}/<step>`` for one step of the project's stage model."""
     # No "from __future__ import annotations" here: FastAPI reads the body model from the
     # annotation, which must be the real class.
-    caller = Depends(caller_role)
+    who = Depends(current_caller)
 
-    async def endpoint(project_id: str, body: step.payload, ctx: Context, role: str = caller) -> ProjectView | JSONResponse:  # type: ignore[valid-type]
+    async def endpoint(project_id: str, body: step.payload, ctx: Context, caller: Caller = who) -> ProjectView | JSONResponse:  # type: ignore[valid-type]
         try:
-            return await project_service.act(ctx, project_id, step.name, body, role)
+            return await project_service.act(ctx, project_id, step.name, body, caller)
         except ActionPending:
             return JSONResponse(
                 {"project_id": project_id, "accepted": True,

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
 from api import technician_service as service
-from api.deps import Context, DeskRole, allow
+from api.deps import Context, DeskRole, allow_caller
 from api.technician_service import StatusChangeOut, Suggestion, TechnicianOut
 from domain.dispatch import JobIn, TechnicianIn
+from settings import Caller
 
 router = APIRouter(prefix="/technicians", tags=["technicians"])
-ManagerRole = Annotated[str, Depends(allow("manager", "admin"))]
+ManagerCaller = Annotated[Caller, Depends(allow_caller("manager", "admin"))]
 
 
 class StatusChange(BaseModel):
@@ -24,9 +25,9 @@ class StatusChange(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TechnicianOut)
-async def register(body: TechnicianIn, ctx: Context, role: ManagerRole) -> TechnicianOut:
+async def register(body: TechnicianIn, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
     """Register a technician (409 if the id is taken)."""
-    return await service.register(ctx, body, by=role)
+    return await service.register(ctx, body, by=caller.acting_as(None))
 
 
 @router.get("", response_model=list[TechnicianOut])
@@ -54,16 +55,16 @@ async def read(technician_id: str, ctx: Context, role: DeskRole) -> TechnicianOu
 
 
 @router.put("/{technician_id}", response_model=TechnicianOut)
-async def replace(technician_id: str, body: TechnicianIn, ctx: Context, role: ManagerRole) -> TechnicianOut:
+async def replace(technician_id: str, body: TechnicianIn, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
     """Change a technician's details (skills, areas, days, hours, capacity); not the status."""
     return await service.replace(ctx, technician_id, body)
 
 
 @router.post("/{technician_id}/status", response_model=TechnicianOut)
-async def change_status(technician_id: str, body: StatusChange, ctx: Context, role: ManagerRole) -> TechnicianOut:
+async def change_status(technician_id: str, body: StatusChange, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
     """Suspend, remove or reinstate (active, after retraining: manager or admin only) a
     technician, with the reason; kept as history. A removal is final."""
-    return await service.change_status(ctx, technician_id, body.status, body.reason, by=role, retraining=body.retraining)
+    return await service.change_status(ctx, technician_id, body.status, body.reason, by=caller.acting_as(None), retraining=body.retraining)
 
 
 @router.get("/{technician_id}/history", response_model=list[StatusChangeOut])
