@@ -68,7 +68,7 @@ async def _to_planning(d, case_no: str) -> None:
 async def test_a_projects_case_by_its_card_with_its_term_the_project_id_and_the_plans_default(env, pg_url, executor, db):
     async with desk(env, pg_url, executor, DEFAULT_POLICY) as d:
         # Three years ago, whenever this runs: the works' 2 years are over, waterproofing's 5
-        # are not (the end-date arithmetic, 29 February included: test_project_rules).
+        # are not (the end-date arithmetic, 29 February included, is tested above).
         handover = add_months((await d.now()).astimezone(d.ctx.settings.zone).date(), -36)
         pid = await handed_over(d, handover)
         card = (await d.http.get(f"/projects/{pid}/warranty", headers=AGENT)).json()
