@@ -51,7 +51,7 @@ async def suggest_for(ctx: AppContext, case_no: str, number: int, needs: WorkOrd
     area = needs.area or district(address)
     if area is None:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, "the case's address names no district (区/县): give the work order's 'area'"
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "the case's address names no district (区/县): give the work order's 'area'"
         )
     job = JobIn(skills=needs.skills, area=area, window_start=needs.window_start, window_end=needs.window_end)
     return await suggest(ctx, job, work_order=work_order_id(case_no, number))

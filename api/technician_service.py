@@ -67,7 +67,7 @@ async def register(ctx: AppContext, body: TechnicianIn, by: str) -> TechnicianOu
 
 async def replace(ctx: AppContext, technician_id: str, body: TechnicianIn) -> TechnicianOut:
     if body.id != technician_id:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"the body's id {body.id!r} is not {technician_id!r}")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"the body's id {body.id!r} is not {technician_id!r}")
     now = await ctx.clock()
 
     def write() -> TechnicianOut:
@@ -121,7 +121,7 @@ async def change_status(
                 # Seed 003: back to work only after retraining, and the manager says which.
                 if not retraining:
                     raise HTTPException(
-                        status.HTTP_422_UNPROCESSABLE_ENTITY,
+                        status.HTTP_422_UNPROCESSABLE_CONTENT,
                         "reinstating a suspended technician needs 'retraining': the training they completed, and when",
                     )
                 why = f"{reason} (retraining: {retraining})"
