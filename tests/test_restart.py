@@ -63,7 +63,10 @@ async def test_a_worker_restart_mid_case_fires_the_clock_once(env, pg_url, execu
     types = Counter((t, c) for _, t, c in events)
     assert types[("opened", None)] == 1
     assert types[("clock_breached", "response")] == 1
-    assert types[("clock_warned", "response")] == 1
+    # The warning's moment (4.8 s) passed while no worker ran: whether the new worker still
+    # gives it depends on whether it gets there before the deadline (a warning after the
+    # deadline is skipped by design), so: never twice, not exactly once.
+    assert types[("clock_warned", "response")] <= 1
     assert [seq for seq, _, _ in events] == list(range(1, len(events) + 1))
     assert len(keys) == len(set(keys))
     assert sum(":sla_breach:supervisor" in k for k in keys) == 1
