@@ -9,6 +9,7 @@ are in ``domain.repairwork``; complaints', consultations' and supervisors' are h
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -18,7 +19,7 @@ from domain.clocks import Pause, pause, plan_clocks, resume, timed_clock
 from domain.effects import GM_CHAIN, Effect, Notice, meet, put_clock, replan_sla
 from domain.guards import GUARDS
 from domain.models import SLA_CLOCKS, CaseKind, ClockName, Stage
-from domain.process import STEPS, Step, refusal, reopen_stage, role_refusal
+from domain.process import STEPS, refusal, reopen_stage, role_refusal
 from domain.records import ComplaintRound, Handover
 from domain.repairwork import REPAIR_EFFECTS
 from domain.rules import Rules
@@ -35,7 +36,14 @@ class Refused(Exception):
         self.forbidden = forbidden  # the role may not take it at all
 
 
-def parse(step: Step, request: ActionRequest) -> BaseModel:
+class _Step(Protocol):  # a case's step (domain.process) or a project's (domain.project_process)
+    name: str
+    payload: type[BaseModel]
+
+
+def parse(step: _Step, request: ActionRequest) -> BaseModel:
+    """The action's payload as its step's model (a case's or a project's); a refusal naming
+    the first bad field otherwise."""
     try:
         return step.payload.model_validate(request.payload)
     except ValidationError as exc:

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from domain import project_dates
 from domain import project_steps as ps
 from domain.case import ActionRecord, ActionRequest
-from domain.casework import Refused
+from domain.casework import Refused, parse
 from domain.project import (
     Acceptance,
     Deadline,
@@ -29,18 +29,9 @@ from domain.project import (
     ProjectState,
     TradeMilestone,
 )
-from domain.project_process import STEPS, ProjectStep, refusal, role_refusal
+from domain.project_process import STEPS, refusal, role_refusal
 
 P = ProjectStage
-
-
-def _parse(step: ProjectStep, request: ActionRequest) -> BaseModel:
-    try:
-        return step.payload.model_validate(request.payload)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "payload"
-        raise Refused(f"invalid {step.name}: {where}: {first['msg']}") from None
 
 
 def check(project: ProjectState, request: ActionRequest, rules: ProjectRules, now: datetime) -> BaseModel:
@@ -53,7 +44,7 @@ def check(project: ProjectState, request: ActionRequest, rules: ProjectRules, no
         raise Refused(reason, forbidden=True)
     if reason := refusal(step, project.stage):
         raise Refused(reason)
-    payload = _parse(step, request)
+    payload = parse(step, request)
     if step.guard and (reason := step.guard(project, payload)):
         raise Refused(f"cannot {step.verb} project {project.project_id}: {reason}")
     if reason := project_dates.refusal(project, payload, rules, now):
