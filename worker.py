@@ -24,6 +24,7 @@ from activities.project_notifications import ProjectNotificationActivities
 from activities.reports import ReportActivities
 from adapters.notify.delivery import configured_channels
 from adapters.report_schedule import ensure_weekly_report_schedule
+from adapters.schedules import ensure_daily_review_schedule
 from adapters.notify.templates import Renderer
 from adapters.storage import field_team
 from adapters.storage.db import Database
@@ -32,10 +33,11 @@ from domain.policy import load_policy
 from settings import Settings, get_settings
 from workflows.case import AfterSalesCase
 from workflows.delivery import DeliverNotification
+from workflows.discipline import DisciplineReview
 from workflows.project import ProjectLifecycle
 from workflows.report import WeeklyReport
 
-WORKFLOWS = [AfterSalesCase, DeliverNotification, ProjectLifecycle, WeeklyReport]
+WORKFLOWS = [AfterSalesCase, DeliverNotification, ProjectLifecycle, WeeklyReport, DisciplineReview]
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 ACTIVITY_THREADS = 16  # activities block on the database; one thread each
 log = logging.getLogger("aftersales.worker")
@@ -52,7 +54,7 @@ def build_worker(client: Client, settings: Settings, db: Database, executor: Thr
     policy = notifications.policy
     sampling = Sampling(policy.discipline.quality_sample_rate, settings.quality_sample_seed)
     case_file = CaseFileActivities(db, notifications.renderer, partial(field_team.project, sampling=sampling))
-    field = FieldTeamActivities(db, policy)
+    field = FieldTeamActivities(notifications)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -66,8 +68,9 @@ def build_worker(client: Client, settings: Settings, db: Database, executor: Thr
 
 
 async def _ensure_schedules(client: Client, settings: Settings) -> None:
-    report = load_policy(settings.policy).kpi.weekly_report
-    await ensure_weekly_report_schedule(client, report, settings.timezone, settings.temporal_task_queue)
+    policy = load_policy(settings.policy)
+    await ensure_weekly_report_schedule(client, policy.kpi.weekly_report, settings.timezone, settings.temporal_task_queue)
+    await ensure_daily_review_schedule(client, policy.discipline, settings.timezone, settings.temporal_task_queue)
 
 
 async def main() -> None:

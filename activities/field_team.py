@@ -1,25 +1,30 @@
 """Activities of the field team: bookings for dispatched work orders, and the complaint-rate
-review. Plain ``def`` activities on the worker's thread pool; each is idempotent (a booking
-by its work order, a review by its complaint)."""
+reviews (of one technician when a complaint is attributed to them, of everyone daily).
+Plain ``def`` activities on the worker's thread pool; each is idempotent (a booking by its
+work order, a review by its complaint or its day, a message by its key)."""
 
 from __future__ import annotations
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import BOOK_TECHNICIAN, NOT_BOOKABLE, REVIEW_TECHNICIAN, TRIM_BOOKING
+from activities.contracts import BOOK_TECHNICIAN, NOT_BOOKABLE, REVIEW_TEAM, REVIEW_TECHNICIAN, TRIM_BOOKING
+from activities.notifications import NotificationActivities
+from adapters.notify import outbox
 from adapters.storage import field_team
 from adapters.storage import technicians as registry
-from adapters.storage.db import Database
-from domain.discipline import ComplaintReview, ReviewVerdict
+from domain.delivery import DeliveryPlan
+from domain.discipline import ComplaintReview, ReviewVerdict, TeamReview
 from domain.dispatch import BookingRequest, BookingTrim
-from domain.policy import Policy
+
+REVIEW_MESSAGE = "technician_suspended_on_review"
 
 
 class FieldTeamActivities:
-    def __init__(self, db: Database, policy: Policy):
-        self.db = db
-        self.policy = policy
+    def __init__(self, notifications: NotificationActivities):
+        self.notifications = notifications  # the database, the policy, the outbox's routes
+        self.db = notifications.db
+        self.policy = notifications.policy
 
     @activity.defn(name=BOOK_TECHNICIAN)
     def book_technician(self, request: BookingRequest) -> bool:
@@ -52,5 +57,29 @@ class FieldTeamActivities:
         )
         return verdict
 
+    @activity.defn(name=REVIEW_TEAM)
+    def review_team(self, request: TeamReview) -> list[DeliveryPlan]:
+        """Review every active technician as of when the review was due; suspend those over
+        the limit and queue a message to the supervisor for each. Keyed by the local day, so
+        a retried or repeated review that day suspends and tells nobody twice."""
+        at = request.fired_at or activity.info().current_attempt_scheduled_time
+        now = activity.info().current_attempt_scheduled_time
+        renderer = self.notifications.renderer
+        day = at.astimezone(renderer.zone).date().isoformat()
+        locale = self.policy.notify.staff_locale
+        box = self.notifications._outbox_at(now)
+        plans = []
+        with self.db.session() as session:
+            for technician, verdict in field_team.review_team(session, at, f"review:{day}", self.policy.discipline):
+                text = renderer.render(REVIEW_MESSAGE, locale, {"technician": technician, "complaints": verdict.complaints,
+                                                               "jobs": verdict.completed_jobs})
+                key = f"review:{day}:{technician}:supervisor"
+                queued = outbox.queue_staff_message(session, box, key=key, template=REVIEW_MESSAGE, role="supervisor",
+                                                    text=text, at=now, now=now)
+                plans.append(DeliveryPlan(notification_id=queued.id, not_before=queued.not_before, channels=queued.channels,
+                                          retry=self.policy.notify.retry, summary=f"{REVIEW_MESSAGE} · {technician}"))
+        activity.logger.info("daily review %s: %d suspended", day, len(plans))
+        return plans
+
     def all(self) -> list:
-        return [self.book_technician, self.trim_booking, self.review_technician]
+        return [self.book_technician, self.trim_booking, self.review_technician, self.review_team]

@@ -6,22 +6,20 @@ queue or what it starts changed, and left alone otherwise (a paused schedule sta
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
+
+from adapters.schedules import ensure_schedule
 
 from domain.targets import WeeklyReportPolicy
 from domain.weekly_report import WeeklyReportRun
@@ -29,7 +27,6 @@ from workflows.report import WeeklyReport
 
 SCHEDULE_ID = "weekly-report"
 MONDAY = 1  # Temporal counts the days of the week from Sunday = 0
-log = logging.getLogger("aftersales.worker")
 
 
 def weekly_spec(report: WeeklyReportPolicy, zone: str) -> ScheduleSpec:
@@ -61,42 +58,8 @@ def weekly_schedule(report: WeeklyReportPolicy, zone: str, task_queue: str) -> S
     )
 
 
-def _shape(schedule: Schedule) -> tuple:
-    """What the worker sets on the schedule: its timing, what it starts and on which task
-    queue, and its policy. A schedule read back compares equal to the one wanted when they
-    agree on all of it."""
-    action = schedule.action
-    assert isinstance(action, ScheduleActionStartWorkflow)
-    workflow = action.workflow if isinstance(action.workflow, str) else None
-    return (
-        [(c.second, c.minute, c.hour, c.day_of_week) for c in schedule.spec.calendars],
-        schedule.spec.time_zone_name,
-        (workflow, action.id, action.task_queue, action.execution_timeout),
-        (schedule.policy.overlap, schedule.policy.catchup_window),
-    )
-
-
 async def ensure_weekly_report_schedule(client: Client, report: WeeklyReportPolicy, zone: str, task_queue: str) -> str:
     """Create the schedule if it is missing; bring its timing, its action (the workflow, its
     id, the task queue the worker polls) and its policy in line if any differs, keeping its
     state (a paused schedule stays paused). Returns what it did."""
-    wanted = weekly_schedule(report, zone, task_queue)
-    try:
-        await client.create_schedule(SCHEDULE_ID, wanted)
-        log.info("schedule %s created: Mondays %02d:%02d %s", SCHEDULE_ID, report.hour, report.minute, zone)
-        return "created"
-    except ScheduleAlreadyRunningError:
-        pass
-    handle = client.get_schedule_handle(SCHEDULE_ID)
-    if _shape((await handle.describe()).schedule) == _shape(wanted):
-        return "unchanged"
-
-    def bring_in_line(update: ScheduleUpdateInput) -> ScheduleUpdate:
-        schedule = update.description.schedule
-        schedule.spec, schedule.action, schedule.policy = wanted.spec, wanted.action, wanted.policy
-        return ScheduleUpdate(schedule=schedule)
-
-    await handle.update(bring_in_line)
-    log.info("schedule %s updated: Mondays %02d:%02d %s, task queue %s", SCHEDULE_ID, report.hour, report.minute, zone,
-             task_queue)
-    return "updated"
+    return await ensure_schedule(client, SCHEDULE_ID, weekly_schedule(report, zone, task_queue))

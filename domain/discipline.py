@@ -18,6 +18,8 @@ class DisciplinePolicy(BaseModel):
     red_cards_to_remove: int = Field(default=1, ge=1, le=5)
     # The share of completed work orders drawn into the supervisors' quality-check queue.
     quality_sample_rate: float = Field(default=0.10, ge=0, le=1)
+    # The daily review of every technician's complaint rate, at this hour, company time.
+    review_hour: int = Field(default=6, ge=0, le=23)
 
 
 def complaint_rate(complaints: int, completed_jobs: int) -> float | None:
@@ -71,6 +73,12 @@ class ComplaintReview(BaseModel):
     @property
     def source(self) -> str:
         return f"complaint:{self.case_no}#{self.seq}"
+
+
+class TeamReview(BaseModel):
+    """The daily review's input: when it was due (the schedule's time, or now by hand)."""
+
+    fired_at: AwareDatetime | None = None
 
 
 class ReviewVerdict(BaseModel):

@@ -16,6 +16,8 @@ class MessageType:
     about: str
     # A breach or an escalation reaches staff on call at any hour (see domain.delivery).
     breach: bool = False
+    # About one case (its number in the text), or about no single case (a daily review).
+    per_case: bool = True
 
 
 MESSAGES: dict[str, MessageType] = {
@@ -36,6 +38,8 @@ MESSAGES: dict[str, MessageType] = {
     "major_complaint": MessageType("staff", "a major complaint for the general manager"),
     "revisit_due": MessageType("staff", "a revisit is due"),
     "technician_suspended": MessageType("staff", "a technician's complaint rate went over the limit: suspended"),
+    "technician_suspended_on_review": MessageType("staff", "the daily review found a technician's rate over the limit",
+                                                  per_case=False),
 }
 
 

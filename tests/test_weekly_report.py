@@ -17,6 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.report_schedule import SCHEDULE_ID, ensure_weekly_report_schedule, weekly_schedule
+from adapters.schedules import REVIEW_SCHEDULE_ID
 from adapters.storage.tables import Notification, ReportRow
 from domain import search_attributes as sa
 from domain.targets import WeeklyReportPolicy
@@ -100,6 +101,10 @@ async def test_the_worker_creates_the_monday_schedule_whose_runs_report_their_we
         assert len(upcoming) == 10 and all(shanghai_monday_nine(t) for t in upcoming), upcoming
         assert [b - a for a, b in zip(upcoming, upcoming[1:])] == [timedelta(days=7)] * 9
         assert description.schedule.spec.time_zone_name == "Asia/Shanghai"
+        # The worker keeps the daily review of complaint rates too: every day at 06:00 there
+        daily = (await env.client.get_schedule_handle(REVIEW_SCHEDULE_ID).describe()).info.next_action_times
+        assert all((t.astimezone(SHANGHAI).hour, t.astimezone(SHANGHAI).minute) == (6, 0) for t in daily), daily
+        assert [b - a for a, b in zip(daily, daily[1:])] == [timedelta(days=1)] * (len(daily) - 1)
 
         # At start-up again: nothing changes; a new hour in the policy retimes it
         policy = WeeklyReportPolicy()

@@ -13,17 +13,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 
+from workflows.conventions import SCHEDULED_START
 from workflows.delivery import start_delivery
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import COMPILE_WEEKLY_REPORT, QUEUE_WEEKLY_REPORT
     from domain.delivery import DeliveryPlan
     from domain.weekly_report import StoredReport, WeeklyReportRun
-
-# Set by the schedule on every workflow it starts: the time the action was due.
-SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 _ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=120),  # a quarter's cases are read for the complaint rates

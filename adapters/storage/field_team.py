@@ -115,20 +115,37 @@ def review(session: Session, request: ComplaintReview, policy: DisciplinePolicy)
     """Suspend the technician if this complaint takes their rate over the limit. Idempotent:
     a retried review finds the suspension it recorded (keyed by the complaint's event); a
     later round of the same complaint finds them suspended already and changes nothing."""
-    source = request.source
-    tech = registry.get(session, request.technician, for_update=True)  # one review at a time
+    return _review(session, request.technician, request.at, request.source, policy)
+
+
+def review_team(session: Session, at: datetime, source: str, policy: DisciplinePolicy) -> list[tuple[str, ReviewVerdict]]:
+    """The daily review: every active technician's rate at ``at``. It rises without a new
+    complaint too (jobs leave the window, a cancelled case's jobs stop counting). Returns
+    those it suspends, keyed by ``source`` and the technician: a rerun (or a retried
+    activity) suspends nobody twice, and returns again those this review suspended, so that
+    their messages are surely delivered."""
+    active = session.scalars(select(TechnicianRow.id).where(TechnicianRow.status == "active")).all()
+    done = session.scalars(
+        select(TechnicianStatusChange.technician_id).where(TechnicianStatusChange.source.like(f"{source}:%"))
+    ).all()
+    verdicts = [(tech, _review(session, tech, at, f"{source}:{tech}", policy)) for tech in sorted({*active, *done})]
+    return [(tech, v) for tech, v in verdicts if v.suspended]
+
+
+def _review(session: Session, technician_id: str, at: datetime, source: str, policy: DisciplinePolicy) -> ReviewVerdict:
+    tech = registry.get(session, technician_id, for_update=True)  # one review at a time
     # The window, but not from before the last reinstatement: retrained, they start afresh
     # (as their cards do).
-    since = request.at - timedelta(days=policy.complaint_window_days)
-    since = max(since, last_reinstated(session, request.technician) or since)
-    complaints, jobs = complaint_counts(session, request.technician, since, request.at)
+    since = at - timedelta(days=policy.complaint_window_days)
+    since = max(since, last_reinstated(session, technician_id) or since)
+    complaints, jobs = complaint_counts(session, technician_id, since, at)
     done = session.scalars(select(TechnicianStatusChange).where(TechnicianStatusChange.source == source)).one_or_none()
     if done is not None:
         return ReviewVerdict(complaints=complaints, completed_jobs=jobs, suspended=True, reason=done.reason)
     reason = over_complaint_limit(complaints, jobs, policy)
     suspend = reason is not None and tech is not None and tech.status == "active"
     if suspend:
-        registry.set_status(session, tech, "suspended", reason, "system", request.at, source=source)
+        registry.set_status(session, tech, "suspended", reason, "system", at, source=source)
     return ReviewVerdict(complaints=complaints, completed_jobs=jobs, suspended=suspend, reason=reason)
 
 
