@@ -239,7 +239,7 @@ class AfterSalesCase(FieldTeamWork):
             at=now,
             source="clock",
             clock=clock.name,
-            reason=f"{clock.name.value} deadline {clock.deadline.isoformat()} passed",
+            reason=f"{clock.name.value} deadline {clock.deadline.astimezone(self._zone):%Y-%m-%d %H:%M:%S} passed",
             by="system",
             notify=milestone.notify,
         )
