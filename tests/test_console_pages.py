@@ -1,10 +1,13 @@
 """The console's other pages over HTTP: the board's filters (posted, never in the URL), the
-technician board with a card given, projects with a step taken and refused, KPIs of a
-fixture week with their chart and CSV, and the stored weekly reports."""
+technician board with a card given, registration and status changes, suggestions above the
+dispatch form, projects with a step taken and refused, KPIs of a fixture week with their
+chart and CSV, and the stored weekly reports."""
 
 from __future__ import annotations
 
-from conftest import DEFAULT_POLICY
+from datetime import timedelta
+
+from conftest import DEFAULT_POLICY, register_technician
 from console_session import console
 from kpi_fixtures import REPORT_TIME, SHANGHAI, write_week
 
@@ -46,6 +49,80 @@ async def test_technicians_and_a_card(env, pg_url, executor, db):
         assert given.status_code == 303
         assert "left dust behind" in (await supervisor.get("/console/technicians")).text
         unknown = await supervisor.post("/console/technicians/tech-999/cards", color="red", reason="damaged a floor")
+        assert unknown.status_code == 404 and "no technician tech-999" in unknown.text
+
+
+def _section(html: str, action: str) -> str:
+    """The part of a page from one form's ``data-action`` to the next form's."""
+    return html.split(f'data-action="{action}"')[1].split('data-action="')[0]
+
+
+async def test_suggestions_are_ranked_above_the_dispatch_form(env, pg_url, executor, db):
+    async with console(env, pg_url, executor) as c:
+        register_technician(c.ctx.db, "tech-020", name="李师傅", phone="13700002222", skills=["painting"])
+        d = c.desk
+        no = (await d.open())["case_no"]
+        agent = await c.signed_in("t-agent")
+        assert 'data-action="suggest"' not in (await agent.get(f"/console/cases/{no}")).text
+        early = await agent.post(f"/console/cases/{no}/suggest", skills="plumbing", window_start="", window_end="")
+        assert early.status_code == 409 and "只有在可派工时才提供推荐" in early.text
+        await d.do(no, "respond")
+        await d.do(no, "book_survey", appointment=await d.later(60), technician="tech-017")
+        await d.do(no, "record_survey", "technician", cause="seal aged", responsibility="in_warranty")
+        await d.do(no, "propose_plan", cause="seal aged", method="reseal", materials=[], labour_hours=1, cost_estimate="0")
+        page = await agent.get(f"/console/cases/{no}")
+        assert page.text.index('data-action="suggest"') < page.text.index('data-action="dispatch"')
+        day = ((await d.now()).astimezone(SHANGHAI) + timedelta(days=1)).date()
+        window = {"window_start": f"{day}T14:00", "window_end": f"{day}T16:00"}
+        ranked = await agent.post(f"/console/cases/{no}/suggest", skills="plumbing， tiling", area="", **window)
+        assert ranked.status_code == 200, ranked.text
+        table = ranked.text.split('<table class="suggestions">')[1].split("</table>")[0]
+        assert table.index('data-technician="tech-017"') < table.index('data-technician="tech-020"')
+        assert 'class="suggestion eligible" data-technician="tech-017"' in table and "serves 浦东新区" in table
+        assert 'class="suggestion ineligible" data-technician="tech-020"' in table and "lacks skills: plumbing" in table
+        dispatch = _section(ranked.text, "dispatch")
+        assert 'id="dispatch-technician" value="tech-017"' in dispatch and f'value="{day}T14:00"' in dispatch
+        bad = await agent.post(f"/console/cases/{no}/suggest", skills="plumbing", window_start=f"{day}T16:00",
+                               window_end=f"{day}T14:00")
+        assert bad.status_code == 422 and "预约结束时间必须晚于开始时间" in _section(bad.text, "suggest")
+        missing = await agent.post(f"/console/cases/{no}/suggest", skills="", **window)
+        assert missing.status_code == 422 and "必填" in _section(missing.text, "suggest").split('data-field="skills"')[1]
+        # The desk still dispatches with the dispatch form, to the technician it chose.
+        done = await agent.post(f"/console/cases/{no}/act/dispatch", task="reseal the shower", technician="tech-017",
+                                **window)
+        assert done.status_code == 303
+
+
+async def test_a_manager_registers_technicians_and_changes_their_status(env, pg_url, executor, db):
+    async with console(env, pg_url, executor) as c:
+        agent = await c.signed_in("t-agent")
+        board = await agent.get("/console/technicians")
+        assert "/console/technicians/register" not in board.text and "/status" not in board.text
+        tech = {"id": "tech-031", "name": "赵师傅", "phone": "13700003333", "skills": "plumbing, tiling",
+                "areas": "浦东新区、徐汇区", "days": "mon, tue, wed", "start": "08:30", "end": "17:30", "daily_capacity": "3"}
+        assert (await agent.post("/console/technicians/register", **tech)).status_code == 403
+        manager = await c.signed_in("t-manager")
+        board = await manager.get("/console/technicians")
+        assert 'action="/console/technicians/register"' in board.text
+        assert 'action="/console/technicians/tech-017/status"' in board.text
+        assert (await manager.post("/console/technicians/register", csrf="", **tech)).status_code == 403
+        wrong = await manager.post("/console/technicians/register", **{**tech, "phone": "12345"})
+        assert wrong.status_code == 422 and "不是有效的中国大陆电话号码" in _section(wrong.text, "register")
+        assert (await manager.post("/console/technicians/register", **tech)).status_code == 303
+        board = await manager.get("/console/technicians")
+        row = board.text.split('data-technician="tech-031"')[1].split("</tr>")[0]
+        assert "赵师傅" in row and "plumbing, tiling" in row and "浦东新区, 徐汇区" in row and "08:30–17:30" in row
+        again = await manager.post("/console/technicians/register", **{**tech, "name": "赵二"})
+        assert again.status_code == 409 and "technician tech-031 is already registered" in _section(again.text, "register")
+        suspended = await manager.post("/console/technicians/tech-031/status", status="suspended", reason="complaints")
+        assert suspended.status_code == 303
+        back = await manager.post("/console/technicians/tech-031/status", status="active", reason="retrained")
+        assert back.status_code == 422
+        assert "恢复派工须填写复训情况" in _section(back.text, "tech-031/status")
+        back = await manager.post("/console/technicians/tech-031/status", status="active", reason="retrained",
+                                  retraining="tiling safety course, 2026-11-20")
+        assert back.status_code == 303
+        unknown = await manager.post("/console/technicians/tech-999/status", status="suspended", reason="x")
         assert unknown.status_code == 404 and "no technician tech-999" in unknown.text
 
 

@@ -2,7 +2,8 @@
 
 Every read and every action goes through the functions the API's routes call
 (``api.routers.cases.list_cases``, ``case_service.view/act/open_case``,
-``notification_service.for_case``); the stage model decides which forms a role sees.
+``notification_service.for_case``, ``field_service.suggest_for``); the stage model decides
+which forms a role sees.
 Search text arrives in a POST body, never in a URL (URLs end up in logs and histories).
 """
 
@@ -13,8 +14,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
-from api import case_service, notification_service
+from api import case_service, field_service, notification_service
 from api.console import forms, timeline
 from api.console.errors import Problem, allow, call
 from api.console.pages import render
@@ -125,17 +127,26 @@ async def open_case(request: Request, s: Signed) -> Response:
 # -- one case -------------------------------------------------------------------------------------------------
 
 
+SUGGEST_FIELDS = forms.as_tags(forms.fields_of(field_service.WorkOrderNeeds), "skills")
+SUGGEST = "suggest"  # the suggestion form's name, shown just above the dispatch form
+
+
+def _actions(case, role: str) -> list[tuple[str, list[forms.FieldSpec]]]:
+    return [(name, forms.fields_of(STEPS[name].payload)) for name in case.next_actions if role in STEPS[name].roles]
+
+
 async def _case_page(request: Request, s: Session, case_no: str, *, failed: str | None = None,
-                     state: forms.FormState | None = None, notice: str | None = None, status_code: int = 200) -> Response:
+                     state: forms.FormState | None = None, notice: str | None = None, status_code: int = 200,
+                     suggestions: list | None = None, dispatch_prefill: forms.FormState | None = None) -> Response:
     ctx = get_context(request)
     case = await call(s, case_service.view(ctx, case_no))
     messages = await call(s, notification_service.for_case(ctx, case_no))
-    role = s.caller.role
-    actions = [(name, forms.fields_of(STEPS[name].payload)) for name in case.next_actions if role in STEPS[name].roles]
+    actions = _actions(case, s.caller.role)
     return render(
         request, "case.html", s, status_code=status_code, case=case, messages=messages,
         events=timeline.entries(case, messages), actions=actions, failed=failed,
         state=state or forms.FormState(), notice=notice, now=await ctx.clock(),
+        suggest_fields=SUGGEST_FIELDS, suggestions=suggestions, dispatch_prefill=dispatch_prefill,
     )
 
 
@@ -172,3 +183,37 @@ async def act(case_no: str, action: str, request: Request, s: Signed) -> Respons
         sub.refused(exc)
         return await _case_page(request, s, case_no, failed=action, state=sub.state, status_code=exc.status_code)
     return RedirectResponse(f"/console/cases/{case_no}", status_code=303)
+
+
+@router.post("/{case_no}/suggest")
+async def suggest(case_no: str, request: Request, s: Signed) -> Response:
+    """Who should take the case's next work order (``field_service.suggest_for``, as
+    ``POST /work-orders/{case_no}/{n}/suggest``): the ranking is shown above the dispatch form,
+    whose technician and window are filled in with the first eligible one and the window asked
+    about; the desk still dispatches with the dispatch form."""
+    allow(s, DESK)
+    ctx = get_context(request)
+    sub = await submitted(request, s, field_service.WorkOrderNeeds, SUGGEST_FIELDS)
+    case = await call(s, case_service.view(ctx, case_no))
+    if "dispatch" not in dict(_actions(case, s.caller.role)):
+        # The page offers suggestions beside the dispatch form only (the stage moved on).
+        sub.state.errors[forms.GENERAL] = [sub.t("suggest.not_now")]
+        return await _case_page(request, s, case_no, failed=SUGGEST, state=sub.state, status_code=409)
+    if sub.payload is None:
+        return await _case_page(request, s, case_no, failed=SUGGEST, state=sub.state, status_code=422)
+    try:
+        ranked = await field_service.suggest_for(ctx, case_no, len(case.work_orders) + 1, sub.payload)
+    except ValidationError as exc:  # the window itself (the service checks it as a JobIn)
+        for err in exc.errors(include_url=False):
+            loc = err.get("loc") or ()
+            where = str(loc[0]) if loc and loc[0] in {f.name for f in SUGGEST_FIELDS} else forms.GENERAL
+            sub.state.errors.setdefault(where, []).append(forms.error_text(err, sub.t))
+        return await _case_page(request, s, case_no, failed=SUGGEST, state=sub.state, status_code=422)
+    except HTTPException as exc:
+        sub.refused(exc, elsewhere=())  # no district in the address (422), not a repair (409)
+        return await _case_page(request, s, case_no, failed=SUGGEST, state=sub.state, status_code=exc.status_code)
+    first = next((r.technician_id for r in ranked if r.eligible), "")
+    prefill = forms.FormState(values={"technician": first, "window_start": sub.state.values.get("window_start", ""),
+                                      "window_end": sub.state.values.get("window_end", "")})
+    return await _case_page(request, s, case_no, failed=None, state=sub.state, suggestions=ranked,
+                            dispatch_prefill=prefill)

@@ -9,15 +9,16 @@ into lists) and the model's errors into messages next to the fields.
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, ValidationError
 
 from api.console.i18n import Translator
 
@@ -27,7 +28,7 @@ GENERAL = "__all__"  # errors of the model as a whole (its model validators)
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    widget: str  # text, textarea, select, checkbox, datetime, date, number, lines, rows, json
+    widget: str  # text, textarea, select, checkbox, datetime, date, time, number, lines, tags, rows, json
     required: bool
     choices: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()  # for "rows": the item model's fields, comma-separated per line
@@ -67,10 +68,12 @@ def _widget(annotation, max_length: int | None) -> tuple[str, tuple[str, ...], t
         return "select", tuple(str(e.value) for e in ann), ()
     if ann is bool:
         return "checkbox", (), ()
-    if _is(ann, datetime):
+    if ann is AwareDatetime or _is(ann, datetime):  # pydantic's AwareDatetime is no datetime subclass
         return "datetime", (), ()
     if _is(ann, date):
         return "date", (), ()
+    if _is(ann, time):
+        return "time", (), ()
     if _is(ann, (int, float, Decimal)):
         return "number", (), ()
     if origin is list:
@@ -97,9 +100,18 @@ def fields_of(model: type[BaseModel], *, without: tuple[str, ...] = ()) -> list[
             continue
         widget, choices, columns = _widget(info.annotation, _max_length(info))
         default = info.default
-        shown = "" if default is None or isinstance(default, (list, dict)) or not isinstance(default, (str, int, Decimal, Enum)) else str(getattr(default, "value", default))
+        if isinstance(default, time):
+            shown = default.strftime("%H:%M")
+        else:
+            shown = "" if default is None or isinstance(default, (list, dict)) or not isinstance(default, (str, int, Decimal, Enum)) else str(getattr(default, "value", default))
         specs.append(FieldSpec(name, widget, info.is_required(), choices, columns, shown))
     return specs
+
+
+def as_tags(specs: list[FieldSpec], *names: str) -> list[FieldSpec]:
+    """The named list fields typed as one comma-separated line (skills, districts, days)
+    instead of one item per line."""
+    return [replace(s, widget="tags") if s.name in names else s for s in specs]
 
 
 def _text(value) -> str:
@@ -126,6 +138,8 @@ def to_data(specs: list[FieldSpec], form: dict, zone: ZoneInfo) -> tuple[dict, d
                 data[spec.name] = raw  # the model names the error
         elif spec.widget == "lines":
             data[spec.name] = [line.strip() for line in raw.splitlines() if line.strip()]
+        elif spec.widget == "tags":
+            data[spec.name] = [tag.strip() for tag in re.split(r"[,，、;；\n]", raw) if tag.strip()]
         elif spec.widget == "rows":
             rows = []
             for line in filter(None, (ln.strip() for ln in raw.splitlines())):

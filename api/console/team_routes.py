@@ -1,5 +1,6 @@
-"""The field team in the console: the technician board for the desk, and a technician's own
-day (``field_service.my_jobs``) with the steps they take on site.
+"""The field team in the console: the technician board for the desk (with registration and
+status changes for managers, through ``technician_service.register/change_status`` like the
+API's), and a technician's own day (``field_service.my_jobs``) with the steps they take on site.
 
 A technician acts through ``case_service.act`` as themselves, so the stage model's rule
 that a technician acts on their own jobs only holds here exactly as in the API.
@@ -20,8 +21,10 @@ from api.console.pages import render
 from api.console.session import Session, require
 from api.console.submit import submitted
 from api.deps import DESK, SUPERVISORS, get_context
+from api.routers.technicians import StatusChange
+from domain.dispatch import TechnicianIn
 from domain.models import Stage
-from domain.process import STEPS, TECHNICIAN
+from domain.process import MANAGERS, STEPS, TECHNICIAN
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Signed = Annotated[Session, Depends(require)]
@@ -29,6 +32,9 @@ Signed = Annotated[Session, Depends(require)]
 # What a technician does on a job, in the order of a visit; the stage model says when.
 JOB_STEPS = ("confirm_visit", "start_work", "amend_plan", "complete_work")
 CARD_FIELDS = forms.fields_of(field_service.CardIn)
+REGISTER_FIELDS = forms.as_tags(forms.fields_of(TechnicianIn), "skills", "areas", "days")
+STATUS_FIELDS = forms.fields_of(StatusChange)
+REGISTER = "register"  # the registration form's name; a status form's is "{id}/status"
 
 
 async def _technicians_page(request: Request, s: Session, *, failed: str | None = None,
@@ -38,7 +44,8 @@ async def _technicians_page(request: Request, s: Session, *, failed: str | None 
     cards = {tech.id: await call(s, field_service.list_cards(ctx, tech.id)) for tech in team}
     return render(request, "technicians.html", s, status_code=status_code, team=team, cards=cards,
                   card_fields=CARD_FIELDS, may_card=s.caller.role in SUPERVISORS, failed=failed,
-                  state=state or forms.FormState())
+                  state=state or forms.FormState(), may_manage=s.caller.role in MANAGERS,
+                  register_fields=REGISTER_FIELDS, status_fields=STATUS_FIELDS)
 
 
 @router.get("/technicians")
@@ -58,6 +65,41 @@ async def give_card(technician_id: str, request: Request, s: Signed) -> Response
     except HTTPException as exc:
         sub.refused(exc, elsewhere=(404,))  # no such row on the board to show it next to
         return await _technicians_page(request, s, failed=technician_id, state=sub.state, status_code=exc.status_code)
+    return RedirectResponse("/console/technicians", status_code=303)
+
+
+@router.post("/technicians/register")
+async def register(request: Request, s: Signed) -> Response:
+    """A technician registered as ``POST /technicians`` does (manager or admin); a taken id's
+    409 and the model's 422s are shown next to the form."""
+    allow(s, MANAGERS)
+    sub = await submitted(request, s, TechnicianIn, REGISTER_FIELDS)
+    if sub.payload is None:
+        return await _technicians_page(request, s, failed=REGISTER, state=sub.state, status_code=422)
+    try:
+        await technician_service.register(get_context(request), sub.payload, by=s.caller.acting_as(None))
+    except HTTPException as exc:
+        sub.refused(exc, elsewhere=())
+        return await _technicians_page(request, s, failed=REGISTER, state=sub.state, status_code=exc.status_code)
+    return RedirectResponse("/console/technicians", status_code=303)
+
+
+@router.post("/technicians/{technician_id}/status")
+async def change_status(technician_id: str, request: Request, s: Signed) -> Response:
+    """Suspend, remove or reinstate, as ``POST /technicians/{id}/status`` (manager or admin):
+    the service refuses a reinstatement without the retraining (422) and a removed or
+    unchanged technician (409), shown next to that technician's form."""
+    allow(s, MANAGERS)
+    sub = await submitted(request, s, StatusChange, STATUS_FIELDS)
+    failed = f"{technician_id}/status"
+    if sub.payload is None:
+        return await _technicians_page(request, s, failed=failed, state=sub.state, status_code=422)
+    try:
+        await technician_service.change_status(get_context(request), technician_id, sub.payload.status, sub.payload.reason,
+                                               by=s.caller.acting_as(None), retraining=sub.payload.retraining)
+    except HTTPException as exc:
+        sub.refused(exc, elsewhere=(404,))  # no such row on the board to show it next to
+        return await _technicians_page(request, s, failed=failed, state=sub.state, status_code=exc.status_code)
     return RedirectResponse("/console/technicians", status_code=303)
 
 
