@@ -16,7 +16,7 @@ from adapters.storage import technicians as registry
 from adapters.storage.field_tables import QualityCheck, TechnicianCard
 from api.deps import AppContext, check_day
 from api.technician_service import Suggestion, suggest
-from domain.dispatch import JobIn, Tag, district, work_order_id
+from domain.dispatch import JobIn, Tag, district, window_refusal, work_order_id
 from domain.process import REPAIRS
 from domain.steps import FreeText
 
@@ -30,6 +30,12 @@ class WorkOrderNeeds(BaseModel):
     area: Tag | None = Field(default=None, description="district, e.g. 浦东新区; read from the case's address when left out")
     window_start: AwareDatetime
     window_end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _window(self) -> WorkOrderNeeds:
+        if reason := window_refusal(self.window_start, self.window_end):
+            raise ValueError(reason)
+        return self
 
 
 async def suggest_for(ctx: AppContext, case_no: str, number: int, needs: WorkOrderNeeds) -> list[Suggestion]:

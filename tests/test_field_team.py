@@ -168,6 +168,9 @@ async def test_suggestions_need_a_district_and_a_real_work_order(env, pg_url, ex
         ranked = await d.http.post(f"/work-orders/{no}/1/suggest", json={**window, "area": "浦东新区"}, headers=AGENT)
         assert ranked.json()[0]["technician_id"] == "tech-017" and ranked.json()[0]["eligible"]
         assert (await d.http.post(f"/work-orders/{no}/3/suggest", json=window, headers=AGENT)).status_code == 404
+        reversed_window = {**window, "area": "浦东新区", "window_end": window["window_start"]}
+        backwards = await d.http.post(f"/work-orders/{no}/1/suggest", json=reversed_window, headers=AGENT)
+        assert backwards.status_code == 422 and "must end after it starts" in backwards.text
         assert (await d.http.post("/work-orders/AS20200101-0001/1/suggest", json=window, headers=AGENT)).status_code == 404
         assert (await d.http.post(f"/work-orders/{no}/1/suggest", json=window, headers=TECH)).status_code == 403
 
