@@ -15,7 +15,7 @@ from adapters.storage import field_team
 from adapters.storage import technicians as registry
 from adapters.storage.field_tables import QualityCheck, TechnicianCard
 from api.deps import AppContext, check_day
-from api.technician_service import Suggestion, suggest
+from api.technician_service import Suggestion, found, suggest
 from domain.dispatch import JobIn, Tag, district, window_refusal, work_order_id
 from domain.process import REPAIRS
 from domain.steps import FreeText
@@ -137,9 +137,7 @@ async def give_card(ctx: AppContext, technician_id: str, body: CardIn, by: str) 
 
     def write() -> CardOut:
         with ctx.db.session() as session:
-            tech = registry.get(session, technician_id, for_update=True)
-            if tech is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician {technician_id}")
+            tech = found(session, technician_id, for_update=True)
             if tech.status == "removed":
                 raise HTTPException(status.HTTP_409_CONFLICT, f"technician {technician_id} was removed")
             card, change = field_team.give_card(
@@ -154,9 +152,7 @@ async def give_card(ctx: AppContext, technician_id: str, body: CardIn, by: str) 
 async def list_cards(ctx: AppContext, technician_id: str) -> list[CardOut]:
     def read() -> list[CardOut]:
         with ctx.db.session() as session:
-            tech = registry.get(session, technician_id)
-            if tech is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician {technician_id}")
+            tech = found(session, technician_id)
             return [_card_out(c, tech.status) for c in field_team.cards(session, technician_id)]
 
     return await run_in_threadpool(read)

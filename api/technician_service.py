@@ -72,7 +72,7 @@ async def replace(ctx: AppContext, technician_id: str, body: TechnicianIn) -> Te
 
     def write() -> TechnicianOut:
         with ctx.db.session() as session:
-            row = _found(session, technician_id)
+            row = found(session, technician_id)
             for name, value in _columns(body).items():
                 setattr(row, name, value)
             row.updated_at = now
@@ -81,7 +81,8 @@ async def replace(ctx: AppContext, technician_id: str, body: TechnicianIn) -> Te
     return await run_in_threadpool(write)
 
 
-def _found(session, technician_id: str, *, for_update: bool = False) -> TechnicianRow:
+def found(session, technician_id: str, *, for_update: bool = False) -> TechnicianRow:
+    """The technician's row, or the API's 404."""
     row = registry.get(session, technician_id, for_update=for_update)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician {technician_id}")
@@ -91,7 +92,7 @@ def _found(session, technician_id: str, *, for_update: bool = False) -> Technici
 async def read(ctx: AppContext, technician_id: str) -> TechnicianOut:
     def load() -> TechnicianOut:
         with ctx.db.session() as session:
-            return _out(_found(session, technician_id))
+            return _out(found(session, technician_id))
 
     return await run_in_threadpool(load)
 
@@ -111,7 +112,7 @@ async def change_status(
 
     def write() -> TechnicianOut:
         with ctx.db.session() as session:
-            row = _found(session, technician_id, for_update=True)
+            row = found(session, technician_id, for_update=True)
             if row.status == "removed":
                 raise HTTPException(status.HTTP_409_CONFLICT, f"technician {technician_id} was removed; a removal is final")
             if row.status == new:
@@ -141,7 +142,7 @@ class StatusChangeOut(BaseModel):
 async def history(ctx: AppContext, technician_id: str) -> list[StatusChangeOut]:
     def load() -> list[StatusChangeOut]:
         with ctx.db.session() as session:
-            _found(session, technician_id)
+            found(session, technician_id)
             return [StatusChangeOut(status=c.status, reason=c.reason, by=c.by, at=c.at)
                     for c in registry.history(session, technician_id)]
 
