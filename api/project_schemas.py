@@ -59,11 +59,16 @@ class ProjectList(BaseModel):
     page_size: int
 
 
+_DESK_ONLY = "null in a technician's answer: the customer's data is the desk's"
+
+
 class ProjectView(ProjectSummary):
+    customer_name: str | None = Field(description=_DESK_ONLY)  # type: ignore[assignment]
+    address: str | None = Field(description=_DESK_ONLY)  # type: ignore[assignment]
     workflow_id: str
     temporal_ui: str
     live: bool = Field(description="true when read from the running workflow, false from the project file")
-    phone: str
+    phone: str | None = Field(description=_DESK_ONLY)
     house_type: str | None
     next_actions: list[str]
     state: ProjectState
@@ -126,13 +131,20 @@ class LeadList(BaseModel):
     page_size: int
 
 
-def project_view(p: Project, state: ProjectState, *, ui_url: str, namespace: str, live: bool) -> ProjectView:
+def project_view(p: Project, state: ProjectState, *, ui_url: str, namespace: str, live: bool,
+                 customer: bool = True) -> ProjectView:
+    """The project as the caller may see it: without the customer's name, phone and address
+    unless ``customer`` (``domain.project_process.sees_customer``)."""
     summary = ProjectSummary.from_row(p).model_dump()
     summary.update(stage=state.stage.value, designer=state.designer, project_manager=state.project_manager,
                    breached=state.breached)
     if state.warranty:
         summary.update(handover_on=state.warranty.handover_on, warranty_until=state.warranty.until)
     ui = f"{ui_url}/namespaces/{namespace}/workflows/{quote(workflow_id(p.project_id), safe='')}"
+    phone: str | None = p.customer.phone
+    if not customer:
+        summary.update(customer_name=None, address=None)
+        phone = None
     return ProjectView(**summary, workflow_id=workflow_id(p.project_id), temporal_ui=ui, live=live,
-                       phone=p.customer.phone, house_type=p.house_type, state=state,
+                       phone=phone, house_type=p.house_type, state=state,
                        next_actions=[n for n, s in STEPS.items() if refusal(s, state.stage) is None])

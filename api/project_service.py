@@ -33,7 +33,8 @@ from domain import search_attributes as sa
 from domain import warranty
 from domain.case import ActionRequest
 from domain.project import ProjectRules, ProjectStart, ProjectState, human_summary, workflow_id
-from domain.project_process import STEPS, role_refusal
+from domain.process import TECHNICIAN
+from domain.project_process import STEPS, not_assigned, role_refusal, sees_customer
 from workflows.project import ProjectLifecycle
 
 log = logging.getLogger("aftersales.api")
@@ -100,8 +101,9 @@ async def open_project(ctx: AppContext, intake: ProjectIntake, idempotency_key: 
     return _view(ctx, p, state, live=False), replayed
 
 
-def _view(ctx: AppContext, p: Project, state: ProjectState, live: bool) -> ProjectView:
-    return project_view(p, state, ui_url=ctx.settings.ui_url, namespace=ctx.settings.temporal_namespace, live=live)
+def _view(ctx: AppContext, p: Project, state: ProjectState, live: bool, customer: bool = True) -> ProjectView:
+    return project_view(p, state, ui_url=ctx.settings.ui_url, namespace=ctx.settings.temporal_namespace, live=live,
+                        customer=customer)
 
 
 async def load(ctx: AppContext, project_id: str) -> Project:
@@ -137,9 +139,10 @@ async def view(ctx: AppContext, project_id: str) -> ProjectView:
 
 
 async def act(ctx: AppContext, project_id: str, action: str, payload, caller: Caller) -> ProjectView:
-    """One step: 403 for a role the stage model does not allow, 409 with the reason when the
-    project's stage or the step's guard refuses it; ``updates.ActionPending`` (the API's 202)
-    when the workflow took it but the project file has not recorded it yet."""
+    """One step: 403 for a role the stage model does not allow or a technician not on the
+    project's crew, 409 with the reason when the project's stage or the step's guard refuses
+    it; ``updates.ActionPending`` (the API's 202) when the workflow took it but the project file
+    has not recorded it yet. A technician's answer carries no customer data."""
     step = STEPS[action]
     role = caller.role
     if reason := role_refusal(step, role):
@@ -147,6 +150,12 @@ async def act(ctx: AppContext, project_id: str, action: str, payload, caller: Ca
     p = await load(ctx, project_id)
     request = ActionRequest(action=action, by=caller.acting_as(payload.by), role=role,
                             payload=payload.model_dump(mode="json", exclude={"by"}))
+    if role == TECHNICIAN:
+        # Refused here before the stage is asked, so a stranger learns nothing of the project;
+        # the workflow's validator holds the same rule for the Temporal UI and CLI.
+        current, _ = await state(ctx, p)
+        if reason := not_assigned(current, request):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
     client = await ctx.temporal.client()
 
     def unavailable(exc: RPCError) -> HTTPException:
@@ -156,7 +165,7 @@ async def act(ctx: AppContext, project_id: str, action: str, payload, caller: Ca
 
     s = await updates.send(client.get_workflow_handle(workflow_id(project_id)), ProjectLifecycle.act, request,
                            ProjectState, what=f"project {project_id}", unavailable=unavailable)
-    return _view(ctx, p, s, live=True)
+    return _view(ctx, p, s, live=True, customer=sees_customer(role))
 
 
 def card_terms(state: ProjectState) -> list[warranty.TermEnd]:

@@ -148,6 +148,9 @@ class ProjectState(ProjectFacts):
     project_manager: str | None = None
     # The desk agent who keeps the customer relationship: signs the revisit SMS (seed 002).
     service_agent: str | None = None
+    # The site crew: the technicians who may take the project's site steps
+    # (``domain.project_process.not_assigned``). Empty in projects assigned before it.
+    technicians: list[str] = Field(default_factory=list)
     needs: Needs | None = None
     design_rounds: list[DesignRound] = Field(default_factory=list)
     milestones: list[TradeMilestone] = Field(default_factory=list)
@@ -176,6 +179,10 @@ class ProjectState(ProjectFacts):
     @property
     def breached(self) -> bool:
         return self.late_progress_reports > 0 or any(d.rectification.breached_at for d in self.defects)
+
+    def crew(self) -> set[str]:
+        """The staff who work on the site: the project manager, the designer, the technicians."""
+        return {s for s in (self.project_manager, self.designer) if s} | set(self.technicians)
 
     def defect(self, number: int) -> Defect | None:
         return next((d for d in self.defects if d.number == number), None)
@@ -245,7 +252,8 @@ def human_summary(start: ProjectFacts) -> str:
 def human_details(state: ProjectState) -> str:
     """Current details for the Temporal UI: stage, team, open defects, what comes next."""
     lines = [f"Stage: {state.stage.value} · run {state.runs}"]
-    team = [f"designer {state.designer}" if state.designer else "", f"PM {state.project_manager}" if state.project_manager else ""]
+    team = [f"designer {state.designer}" if state.designer else "", f"PM {state.project_manager}" if state.project_manager else "",
+            f"crew {', '.join(state.technicians)}" if state.technicians else ""]
     if any(team):
         lines.append("Team: " + ", ".join(t for t in team if t))
     if state.progress and state.stage == ProjectStage.construction:

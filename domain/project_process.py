@@ -1,6 +1,10 @@
 """The project's stage model: every step, the stages it is allowed in, where it leads, who may
 take it, and the condition beyond the stage (the guard). The workflow's validator, the API's
 routes and role checks, and the tests all read this table.
+
+Who may act on which project: a technician only on a project whose crew they are on
+(``not_assigned``); who sees the customer's name, phone and address: the desk
+(``sees_customer``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from domain import project_steps as ps
-from domain.process import DESK, FIELD, SUPERVISORS
+from domain.case import ActionRequest
+from domain.process import DESK, FIELD, SUPERVISORS, TECHNICIAN
 from domain.project import ProjectStage, ProjectState
 from domain.revisit import TRADES
 
@@ -115,7 +120,7 @@ STEPS: dict[str, ProjectStep] = {
         ProjectStep("record_needs", "record the needs of", _s(P.consultation), (), DESK, ps.RecordNeeds,
                     "Needs, style, budget and rooms (the package is chosen at intake)"),
         ProjectStep("assign_team", "assign the team of", BEFORE_HANDOVER, (), SUPERVISORS, ps.AssignTeam,
-                    "The designer and the project manager"),
+                    "The designer, the project manager, the site crew (technicians) and the service agent"),
         ProjectStep("start_design", "start the design of", _s(P.consultation), (P.design,), DESK, ps.StartDesign,
                     "Needs recorded and a designer assigned: the design begins", _design_ready),
         ProjectStep("propose_design", "propose a design for", _s(P.design), (), DESK, ps.ProposeDesign,
@@ -169,3 +174,28 @@ def role_refusal(step: ProjectStep, role: str) -> str | None:
     if role in step.roles:
         return None
     return f"role '{role}' may not {step.verb} a project; allowed: {', '.join(sorted(step.roles))}"
+
+
+def not_assigned(project: ProjectState, request: ActionRequest) -> str | None:
+    """A technician takes a project's site steps only on their own projects: as its project
+    manager, its designer or one of its technicians (``assign_team``), or, to close a defect,
+    as that defect's owner. The desk is not held to it. (The API sets ``by`` to the staff id of
+    the technician's token.) The reason names nothing of the project: neither its stage nor
+    its customer, so a stranger learns nothing by trying."""
+    if request.role != TECHNICIAN:
+        return None
+    allowed = project.crew()
+    if request.action == "close_defect":
+        number = request.payload.get("defect")
+        defect = project.defect(number) if isinstance(number, int) else None
+        if defect is not None:
+            allowed.add(defect.owner)
+    if request.by in allowed:
+        return None
+    return f"technician {request.by} is not assigned to this project: a technician acts on their own projects only"
+
+
+def sees_customer(role: str) -> bool:
+    """Whether a caller's answers carry the customer's name, phone and address: the desk's
+    only. A technician's step answers the project without them."""
+    return role in DESK

@@ -30,16 +30,22 @@ class RecordNeeds(StepInput):
 
 
 class AssignTeam(StepInput):
-    model_config = _example(designer="des-02", project_manager="pm-05", service_agent="小王")
+    model_config = _example(designer="des-02", project_manager="pm-05", service_agent="小王",
+                            technicians=["tech-017", "tech-020"])
     designer: StaffId | None = None
     project_manager: StaffId | None = None
     service_agent: StaffId | None = Field(
         default=None, description="the desk agent keeping the relationship; the revisit SMS is signed with it")
+    technicians: list[StaffId] | None = Field(
+        default=None, max_length=30,
+        description="the site crew: the technicians who may take the project's site steps (with its project "
+                    "manager and designer); replaces the crew when given, [] empties it")
 
     @model_validator(mode="after")
     def _someone(self) -> AssignTeam:
-        if self.designer is None and self.project_manager is None and self.service_agent is None:
-            raise ValueError("name a designer, a project manager, a service agent, or some of them")
+        if self.designer is None and self.project_manager is None and self.service_agent is None \
+                and self.technicians is None:
+            raise ValueError("name a designer, a project manager, a service agent, the technicians, or some of them")
         return self
 
 

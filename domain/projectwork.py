@@ -83,6 +83,8 @@ def _assign_team(p: ProjectState, x: ps.AssignTeam, rules, now, by):
     p.designer = x.designer or p.designer
     p.project_manager = x.project_manager or p.project_manager
     p.service_agent = x.service_agent or p.service_agent
+    if x.technicians is not None:
+        p.technicians = list(dict.fromkeys(x.technicians))
 
 
 def _start_design(p: ProjectState, x, rules, now, by):

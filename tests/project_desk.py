@@ -10,6 +10,7 @@ from domain.project import ProjectState, workflow_id
 from workflows.project import ProjectLifecycle
 
 TRADES = ("plumbing_electrical", "tiling_masonry", "carpentry", "painting")
+CREW = "tech-017"  # the site crew's technician: the helpers assign them, and act as them (t-technician)
 
 
 def intake(**overrides):
@@ -28,7 +29,8 @@ async def open_project(ctx, **overrides):
     return view.project_id, client.get_workflow_handle_for(ProjectLifecycle.run, workflow_id(view.project_id))
 
 
-async def step(handle, action: str, role: str = "agent", by: str = "agent-007", **payload) -> ProjectState:
+async def step(handle, action: str, role: str = "agent", by: str | None = None, **payload) -> ProjectState:
+    by = by or (CREW if role == "technician" else "agent-007")
     request = ActionRequest(action=action, by=by, role=role, payload=payload)
     return await handle.execute_update(ProjectLifecycle.act, request, result_type=ProjectState)
 
@@ -39,7 +41,7 @@ async def state(handle) -> ProjectState:
 
 async def to_construction(handle, now) -> None:
     await step(handle, "record_needs", style="modern", budget="180000", rooms=["kitchen", "bathroom"])
-    await step(handle, "assign_team", role="supervisor", designer="des-02", project_manager="pm-05")
+    await step(handle, "assign_team", role="supervisor", designer="des-02", project_manager="pm-05", technicians=[CREW])
     await step(handle, "start_design")
     await step(handle, "propose_design", summary="open kitchen, walk-in shower")
     await step(handle, "reject_design", reason="wants a bathtub")
@@ -72,7 +74,7 @@ async def to_delivery(http, signed_at: str, intake_body: dict) -> str:
     assert created.status_code == 201, created.text
     pid = created.json()["project_id"]
     await do(http, pid, "record-needs", style="modern", budget="180000", rooms=["kitchen", "bathroom"])
-    await do(http, pid, "assign-team", "supervisor", designer="des-02", project_manager="pm-05")
+    await do(http, pid, "assign-team", "supervisor", designer="des-02", project_manager="pm-05", technicians=[CREW])
     await do(http, pid, "start-design")
     await do(http, pid, "propose-design", summary="open kitchen")
     await do(http, pid, "confirm-design", how="signature", confirmed_at=signed_at)

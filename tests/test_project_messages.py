@@ -108,7 +108,7 @@ async def test_a_projects_messages_reach_the_customer_and_the_defects_owner_once
             now = await env.get_current_time()
             await step(handle, "record_needs", style="modern", budget="180000", rooms=["kitchen"])
             await step(handle, "assign_team", role="supervisor", designer="des-02", project_manager="pm-05",
-                       service_agent="小王")
+                       service_agent="小王", technicians=["tech-017"])
             await step(handle, "start_design")
             await step(handle, "propose_design", summary="open kitchen")
             await step(handle, "confirm_design", how="signature", confirmed_at=now.isoformat())

@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.delivery import DeliveryPlan
     from domain.project_messages import ProjectNotice, ProjectNotificationRequest, message_key, notices
-    from domain.project_process import FINAL
+    from domain.project_process import FINAL, not_assigned
     from domain.project_timers import fire, next_timer, plan_warranty, zone
     from domain.projectwork import apply, check
 
@@ -139,6 +139,10 @@ class ProjectLifecycle:
             check(self._project, request, self._rules, workflow.now())
         except Refused as refused:
             raise refusal(refused) from None
+        # Checked here only: a validator does not run on replay, so histories from before this
+        # rule (technicians acting on any project) still replay.
+        if reason := not_assigned(self._project, request):
+            raise refusal(Refused(reason, forbidden=True))
 
     # -- years of life ----------------------------------------------------------------------
 
