@@ -53,7 +53,8 @@ def build_worker(client: Client, settings: Settings, db: Database, executor: Thr
     notifications = notification_activities(settings, db)
     policy = notifications.policy
     sampling = Sampling(policy.discipline.quality_sample_rate, settings.quality_sample_seed)
-    case_file = CaseFileActivities(db, notifications.renderer, partial(field_team.project, sampling=sampling))
+    case_file = CaseFileActivities(db, notifications.renderer, policy, settings.case_prefix,
+                                   partial(field_team.project, sampling=sampling))
     field = FieldTeamActivities(notifications)
     return Worker(
         client,

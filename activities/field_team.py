@@ -9,6 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import BOOK_TECHNICIAN, NOT_BOOKABLE, REVIEW_TEAM, REVIEW_TECHNICIAN, TRIM_BOOKING
+from activities.failures import classified
 from activities.notifications import NotificationActivities
 from adapters.notify import outbox
 from adapters.storage import field_team
@@ -29,27 +30,28 @@ class FieldTeamActivities:
     @activity.defn(name=BOOK_TECHNICIAN)
     def book_technician(self, request: BookingRequest) -> bool:
         now = activity.info().current_attempt_scheduled_time
-        try:
-            with self.db.session() as session:
-                registry.book(session, request.technician, request.work_order, request.window_start, request.window_end,
-                              self.policy.dispatch.slot_minutes, now)
-        except (registry.SlotTaken, registry.NotAssignable) as refused:
-            # The desk picks another technician or time; no retry frees the slot.
-            raise ApplicationError(str(refused), type=NOT_BOOKABLE, non_retryable=True) from None
+        with classified(f"booking {request.work_order}"):
+            try:
+                with self.db.session() as session:
+                    registry.book(session, request.technician, request.work_order, request.window_start,
+                                  request.window_end, self.policy.dispatch.slot_minutes, now)
+            except (registry.SlotTaken, registry.NotAssignable) as refused:
+                # The desk picks another technician or time; no retry frees the slot.
+                raise ApplicationError(str(refused), type=NOT_BOOKABLE, non_retryable=True) from None
         activity.logger.info("work order %s booked", request.work_order)
         return True
 
     @activity.defn(name=TRIM_BOOKING)
     def trim_booking(self, trim: BookingTrim) -> int:
         keep = (trim.window_start, trim.window_end) if trim.window_start and trim.window_end else None
-        with self.db.session() as session:
+        with classified(f"freeing the time of {trim.work_order}"), self.db.session() as session:
             freed = registry.trim(session, trim.technician, trim.work_order, keep, self.policy.dispatch.slot_minutes)
         activity.logger.info("work order %s: %d slots freed", trim.work_order, freed)
         return freed
 
     @activity.defn(name=REVIEW_TECHNICIAN)
     def review_technician(self, request: ComplaintReview) -> ReviewVerdict:
-        with self.db.session() as session:
+        with classified(f"reviewing {request.technician}"), self.db.session() as session:
             verdict = field_team.review(session, request, self.policy.discipline)
         activity.logger.info(
             "complaint %s reviewed: %d complaints / %d jobs%s", request.case_no, verdict.complaints,
@@ -69,7 +71,7 @@ class FieldTeamActivities:
         locale = self.policy.notify.staff_locale
         box = self.notifications._outbox_at(now)
         plans = []
-        with self.db.session() as session:
+        with classified(f"the daily review of {day}"), self.db.session() as session:
             for technician, verdict in field_team.review_team(session, at, f"review:{day}", self.policy.discipline):
                 text = renderer.render(REVIEW_MESSAGE, locale, {"technician": technician, "complaints": verdict.complaints,
                                                                "jobs": verdict.completed_jobs})

@@ -13,6 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.project_contracts import ISSUE_WARRANTY_CARD, RECORD_PROJECT_EVENT, WARRANTY_CALENDAR
+from activities.failures import classified
 from adapters.archive import warranty_card
 from adapters.storage import projects
 from adapters.storage.db import Database
@@ -29,7 +30,7 @@ class ProjectFileActivities:
     @activity.defn(name=RECORD_PROJECT_EVENT)
     def record_project_event(self, event: ProjectEvent) -> bool:
         try:
-            with self.db.session() as session:
+            with classified(f"recording event #{event.seq} of {event.project_id}"), self.db.session() as session:
                 written = projects.record_event(session, event)
         except LookupError as exc:
             # The API writes the project before it starts the workflow: no retry mends this.
@@ -42,9 +43,10 @@ class ProjectFileActivities:
         zone = timezone(timedelta(minutes=request.utc_offset_minutes))
         start = datetime.combine(request.handover_on, time(12), zone)
         years = request.until.year - request.handover_on.year + 1
-        spec = CalendarSpec.build(request.working_time, zone, start, years=years)
-        policy = GreetingPolicy.model_validate(request.greetings)
-        return WarrantyCalendar(calendar=spec, greetings=greeting_days(policy, request.handover_on, request.until))
+        with classified(f"planning the warranty calendar from {request.handover_on}"):
+            spec = CalendarSpec.build(request.working_time, zone, start, years=years)
+            policy = GreetingPolicy.model_validate(request.greetings)
+            return WarrantyCalendar(calendar=spec, greetings=greeting_days(policy, request.handover_on, request.until))
 
     @activity.defn(name=ISSUE_WARRANTY_CARD)
     def issue_warranty_card(self, project_id: str) -> bool:
@@ -59,7 +61,7 @@ class ProjectFileActivities:
                                         company_phone=self.company_phone, today=today)
 
         try:
-            with self.db.session() as session:
+            with classified(f"issuing the warranty card of {project_id}"), self.db.session() as session:
                 issued = projects.issue_warranty_card(session, project_id, render, now)
         except LookupError as exc:
             raise ApplicationError(str(exc), type="ProjectNotFound", non_retryable=True) from None

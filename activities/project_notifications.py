@@ -10,9 +10,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notifications import NotificationActivities
+from activities.failures import classified
 from activities.project_contracts import QUEUE_PROJECT_NOTIFICATION
 from adapters.notify import project_outbox
-from adapters.notify.templates import TemplateError
 from domain.delivery import DeliveryPlan
 from domain.project_messages import ProjectNotificationRequest
 
@@ -27,13 +27,10 @@ class ProjectNotificationActivities:
         now = datetime.now(UTC)
         box = self.notifications._outbox_at(request.at)
         try:
-            with self.db.session() as session:
+            with classified(f"queuing {request.template} of {request.project_id}"), self.db.session() as session:
                 queued = project_outbox.queue_project_message(session, box, request, now)
         except LookupError as exc:
             raise ApplicationError(str(exc), type="ProjectNotFound", non_retryable=True) from None
-        except (TemplateError, ValueError) as exc:
-            # A template bug: no retry renders it; the project goes on without this message.
-            raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from None
         done = "queued" if queued.new else "already queued"
         activity.logger.info("project message %s to %s %s (#%d)", request.template, request.recipient, done, queued.id)
         return DeliveryPlan(

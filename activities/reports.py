@@ -9,6 +9,7 @@ from datetime import datetime
 from temporalio import activity
 
 from activities.contracts import COMPILE_WEEKLY_REPORT, QUEUE_WEEKLY_REPORT
+from activities.failures import classified
 from activities.notifications import NotificationActivities
 from adapters.notify import outbox
 from adapters.reports import source, weekly
@@ -36,15 +37,16 @@ class ReportActivities:
         discipline = self.policy.discipline
         settings = self.policy.kpi
         span = Period(min(period.start, window(period, discipline).start), period.end)
-        with self.db.session() as session:
-            records = source.case_records(session, span)
-        report = compile_weekly(records, period, self.zone, now, settings.targets, discipline,
-                                settings.weekly_report.top_problems)
-        locale = self.policy.notify.staff_locale
-        html = self.pages.html(report, locale, settings.targets)
-        with self.db.session() as session:
-            row, new = weekly.store(session, report, self.pages.title(report, locale), html, now)
-            stored = StoredReport(id=row.id, key=row.key, new=new)
+        with classified(f"compiling the report of {period.start:%Y-%m-%d}"):
+            with self.db.session() as session:
+                records = source.case_records(session, span)
+            report = compile_weekly(records, period, self.zone, now, settings.targets, discipline,
+                                    settings.weekly_report.top_problems)
+            locale = self.policy.notify.staff_locale
+            html = self.pages.html(report, locale, settings.targets)
+            with self.db.session() as session:
+                row, new = weekly.store(session, report, self.pages.title(report, locale), html, now)
+                stored = StoredReport(id=row.id, key=row.key, new=new)
         activity.logger.info("weekly report %s %s (#%d)", stored.key, "stored" if new else "already stored", stored.id)
         return stored
 
@@ -54,7 +56,7 @@ class ReportActivities:
         now = activity.info().current_attempt_scheduled_time
         box = self.notifications._outbox_at(now)
         plans = []
-        with self.db.session() as session:
+        with classified(f"queuing report #{report_id}"), self.db.session() as session:
             row = session.get(ReportRow, report_id)
             report = WeeklyReport.model_validate(row.document)
             text = self.pages.message(report, self.policy.notify.staff_locale)

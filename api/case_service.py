@@ -2,7 +2,7 @@
 
 Personal data is written to the case file first; the workflow gets only the case number,
 kind, severity, channel and clocks. If the API dies between the two, the case is still in
-the file with ``last_seq = 0`` and ``resume_unstarted`` starts its workflow later.
+the file with ``last_seq = 0`` and the repair pass (``api.repair``) starts its workflow later.
 """
 
 from __future__ import annotations
@@ -30,18 +30,17 @@ from api.deps import AppContext
 from api import project_service, updates
 from api.schemas import CaseView, case_view, ui_link
 from domain import search_attributes as sa
-from domain.calendar import CalendarSpec, WorkingCalendar
 from domain.case import (
     ActionRequest,
     CaseFacts,
     CaseStart,
     CaseState,
     EscalateInput,
+    case_start,
     human_summary,
     workflow_id,
 )
-from domain.clocks import plan_clocks
-from domain.models import CaseKind, Channel, Intake, Severity, received_at
+from domain.models import Intake, received_at
 from domain.process import FINAL, STEPS, role_refusal
 from domain.steps import StepInput
 from settings import Caller
@@ -62,23 +61,12 @@ def _fingerprint(intake: Intake) -> str:
 
 
 def _case_start(ctx: AppContext, case: Case) -> CaseStart:
-    kind, severity = CaseKind(case.kind), Severity(case.severity)
-    # The case carries its working calendar (holidays of this year and the next) so that
-    # the workflow can replan its clocks itself.
-    calendar = CalendarSpec.build(ctx.policy.working_time, ctx.settings.zone, case.received_at)
-    return CaseStart(
-        case_no=case.case_no,
-        kind=kind,
-        severity=severity,
-        channel=Channel(case.channel),
-        received_at=case.received_at,
-        policy=ctx.policy.name,
-        clocks=plan_clocks(ctx.policy, WorkingCalendar(calendar), kind, severity, case.received_at),
-        rules=ctx.policy,
-        calendar=calendar,
-        major=case.major,
-        under_warranty=case.under_warranty,
-    )
+    return case_start(ctx.policy, ctx.settings.zone, case)
+
+
+class NumberTaken(Exception):
+    """The case's workflow id belongs to an earlier, finished workflow that never recorded it:
+    the case file was restored without Temporal's store (see "Backups and restore")."""
 
 
 async def start_workflow(ctx: AppContext, client: Client, case: Case) -> CaseStart:
@@ -111,10 +99,9 @@ async def start_workflow(ctx: AppContext, client: Client, case: Case) -> CaseSta
             # A finished workflow holds this number but never recorded this case: the case
             # file was reset without Temporal's store. Say so rather than attach to it.
             log.error("case %s: its workflow id belongs to an earlier, finished workflow", case.case_no)
-            raise HTTPException(
-                status.HTTP_500_INTERNAL_SERVER_ERROR,
+            raise NumberTaken(
                 f"case {case.case_no} was recorded, but its number belongs to an earlier finished "
-                "workflow: the case file and Temporal are out of step",
+                "workflow: the case file and Temporal are out of step"
             ) from None
         # Otherwise the case's own workflow already ran to its end.
     return start
@@ -165,17 +152,22 @@ async def open_case(
             status.HTTP_409_CONFLICT,
             f"Idempotency-Key already used for case {case.case_no} with a different request",
         )
+    if replayed and case.last_seq > 0:
+        # Its workflow recorded it: the case file answers. Never started again: once a closed
+        # case's workflow has left Temporal (retention), a start would run its clocks anew.
+        return await view(ctx, case.case_no), replayed
     try:
         client = await ctx.temporal.client()
         start = await start_workflow(ctx, client, case)
-    except (RPCError, HTTPException) as exc:
-        # The case is in the file; the resume pass starts its workflow once Temporal is back.
-        log.warning("case %s recorded; its workflow could not start yet: %s", case.case_no, exc)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"case {case.case_no} is recorded, but Temporal is not reachable: its clocks start "
-            "as soon as it is back (a retry with the same Idempotency-Key returns this case)",
-        ) from None
+    except NumberTaken as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    except (RPCError, HTTPException) as exc:  # the gateway's 503: no connection to Temporal
+        # The case is in the file: the repair pass starts its workflow once Temporal is back.
+        # So the answer is "accepted", not an error: a client that retries without an
+        # Idempotency-Key would otherwise open the case twice.
+        log.warning("case %s recorded; its workflow could not start yet: %s", case.case_no, type(exc).__name__)
+        pending = case_view(case, ui=_ui(ctx, case), state=_planned_state(ctx, case), live=False)
+        return pending.model_copy(update={"pending": True}), replayed
     if not replayed:
         log.info("case %s opened (%s, %s)", case.case_no, case.kind, case.severity)
     return case_view(case, ui=_ui(ctx, case), state=_planned_state(ctx, case, start), live=False), replayed
@@ -268,41 +260,8 @@ async def act(ctx: AppContext, case_no: str, action: str, payload: StepInput, ca
     # which may be down: then the desk hears "accepted" (ActionPending) instead of waiting forever.
     state = await updates.send(handle, AfterSalesCase.act, request, CaseState, what=f"case {case_no}",
                                unavailable=lambda exc: _closed(case, exc), record_timeout=ACTION_RECORD_TIMEOUT)
-    if action == "record_revisit" and state.revisit and state.revisit.problem_found:
-        await open_revisit_problem(ctx, case, state.revisit.problem)
     linked = await run_in_threadpool(_linked, ctx, case_no)
     return case_view(case, ui=_ui(ctx, case), state=state, live=True, linked=linked)
-
-
-async def open_revisit_problem(ctx: AppContext, case: Case, problem: str) -> CaseView | None:
-    """A problem found at a revisit opens a new case for the same customer, linked to this
-    one. Keyed by the parent case, so a retried revisit never opens two."""
-    intake = Intake(
-        kind=CaseKind(case.kind) if case.kind != CaseKind.consultation else CaseKind.repair,
-        channel=Channel(case.channel),
-        customer_name=case.customer.name,
-        phone=case.customer.phone,
-        address=case.address,
-        house_type=case.house_type,
-        description=f"回访发现问题（原工单 {case.case_no}）：{problem}",
-        under_warranty=case.under_warranty,
-        repaired_before=True,
-        project_id=case.project_id,
-        # the same product, most likely: the problem report counts it again
-        problem_category=case.problem_category,
-        product=case.product,
-        product_model=case.product_model,
-    )
-    try:
-        child, _ = await open_case(ctx, intake, f"revisit-problem:{case.case_no}", related_case_no=case.case_no)
-    except HTTPException as exc:
-        if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
-            raise
-        # Recorded; its workflow starts with the resume pass.
-        log.warning("case %s: the revisit's new case waits for Temporal", case.case_no)
-        return None
-    log.info("case %s: revisit problem opened case %s", case.case_no, child.case_no)
-    return child
 
 
 async def escalate(ctx: AppContext, case_no: str, request: EscalateInput) -> None:
@@ -313,22 +272,3 @@ async def escalate(ctx: AppContext, case_no: str, request: EscalateInput) -> Non
         await handle.signal(AfterSalesCase.escalate, request)
     except RPCError as exc:
         raise _closed(case, exc) from None
-
-
-async def resume_unstarted(ctx: AppContext, older_than: timedelta = timedelta(seconds=15)) -> int:
-    """Start the workflow of every case the API recorded but could not start."""
-
-    now = await ctx.clock()
-
-    def read() -> list[Case]:
-        with ctx.db.session() as session:
-            return case_file.unstarted(session, now - older_than)
-
-    pending = await run_in_threadpool(read)
-    if not pending:
-        return 0
-    client = await ctx.temporal.client()
-    for case in pending:
-        await start_workflow(ctx, client, case)
-        log.info("case %s: workflow started on resume", case.case_no)
-    return len(pending)

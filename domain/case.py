@@ -13,12 +13,13 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
-from domain.calendar import CalendarSpec
-from domain.clocks import ClockState
+from domain.calendar import CalendarSpec, WorkingCalendar
+from domain.clocks import ClockState, plan_clocks
 from domain.models import CaseKind, Channel, ClockName, Severity, Stage
 from domain.policy import Policy
 from domain.records import (
     Acceptance,
+    Attention,
     Amendment,
     ComplaintRound,
     Handover,
@@ -53,6 +54,37 @@ class CaseStart(CaseFacts):
     rules: Policy
     calendar: CalendarSpec  # carries the company's UTC offset too
     major: bool = False  # a major complaint from intake
+
+
+def case_start(policy: Policy, zone: tzinfo, case: Any) -> CaseStart:
+    """The workflow's input for a recorded case (any object with the case file's fields):
+    its clocks planned by the policy on the working calendar of its intake's year and the
+    next, which it carries so that the workflow replans its own clocks."""
+    kind, severity = CaseKind(case.kind), Severity(case.severity)
+    calendar = CalendarSpec.build(policy.working_time, zone, case.received_at)
+    return CaseStart(
+        case_no=case.case_no,
+        kind=kind,
+        severity=severity,
+        channel=Channel(case.channel),
+        received_at=case.received_at,
+        policy=policy.name,
+        clocks=plan_clocks(policy, WorkingCalendar(calendar), kind, severity, case.received_at),
+        rules=policy,
+        calendar=calendar,
+        major=case.major,
+        under_warranty=case.under_warranty,
+    )
+
+
+class LinkedCase(BaseModel):
+    """A problem heard at a revisit: a new case for the same customer, linked to this one,
+    opened by the workflow (``open_linked_case``) once per revisit event."""
+
+    case_no: str
+    problem: str
+    key: str  # the new case's idempotency key: the parent's workflow, its event
+    at: AwareDatetime
 
 
 class ActionRequest(BaseModel):
@@ -100,6 +132,9 @@ class CaseState(CaseFacts):
     owner: str | None = None
     major: bool = False
     clocks: list[ClockState]
+    # Clocks replaced after they breached (a reopened case starts a fresh resolution clock):
+    # a recorded breach is never unset by a later action.
+    past_clocks: list[ClockState] = Field(default_factory=list)
     actions: list[ActionRecord] = Field(default_factory=list)
     escalations: list[EscalationRecord] = Field(default_factory=list)
     # the records of the process, step by step
@@ -119,11 +154,12 @@ class CaseState(CaseFacts):
     notes: list[dict[str, Any]] = Field(default_factory=list)
     closed_at: AwareDatetime | None = None
     reopened: int = 0
+    attention: list[Attention] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def sla_breached(self) -> bool:
-        return any(c.breached_at is not None for c in self.clocks)
+        return any(c.breached_at is not None for c in (*self.clocks, *self.past_clocks))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -239,4 +275,6 @@ def human_details(state: CaseState, zone: tzinfo) -> str:
     if state.escalations:
         top = max(e.level for e in state.escalations)
         lines.append(f"Escalated to level {top}")
+    if state.attention:
+        lines.append(f"Needs attention: {state.attention[-1].what} ({state.attention[-1].error})")
     return "\n".join(lines)

@@ -41,7 +41,12 @@ def meet(case: CaseState, name: ClockName, now: datetime) -> None:
 
 
 def put_clock(case: CaseState, clock: ClockState) -> None:
-    """Start ``clock``, replacing an earlier clock of that name (its record is in the events)."""
+    """Start ``clock``, replacing an earlier clock of that name. A breach is history: an
+    earlier clock that breached, and whose breach the new one does not carry over (a
+    reopened case's fresh resolution clock), is kept among the case's past clocks."""
+    old = case.find_clock(clock.name)
+    if old is not None and old.breached_at is not None and clock.breached_at is None:
+        case.past_clocks.append(old)
     case.clocks = [c for c in case.clocks if c.name != clock.name] + [clock]
 
 

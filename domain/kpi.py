@@ -166,7 +166,7 @@ def observations(record: CaseRecord, as_of: datetime) -> Iterator[Observation]:
 
 def breaches(case: CaseState) -> Iterator[tuple[str, datetime]]:
     """Each clock breach recorded on the case (any clock, cancelled cases too): (clock, when)."""
-    return ((c.name.value, c.breached_at) for c in case.clocks if c.breached_at is not None)
+    return ((c.name.value, c.breached_at) for c in (*case.past_clocks, *case.clocks) if c.breached_at is not None)
 
 
 def escalations(case: CaseState) -> Iterator[tuple[str, datetime]]:

@@ -40,6 +40,9 @@ MESSAGES: dict[str, MessageType] = {
     "technician_suspended": MessageType("staff", "a technician's complaint rate went over the limit: suspended"),
     "technician_suspended_on_review": MessageType("staff", "the daily review found a technician's rate over the limit",
                                                   per_case=False),
+    # sent at once, like a breach: the case's file is missing a record until someone looks
+    "needs_attention": MessageType("staff", "a record of the case could not be written; its clocks run on",
+                                   breach=True),
 }
 
 

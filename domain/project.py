@@ -23,6 +23,7 @@ from domain.case import ActionRecord
 from domain.clocks import ClockStatus, clock_status
 from domain.greetings import GreetingDay
 from domain.policy import WorkingTime
+from domain.records import Attention
 from domain.project_policy import ProjectPolicy
 from domain.revisit import RevisitTask
 from domain.warranty import TermEnd, WarrantyPolicy
@@ -168,6 +169,7 @@ class ProjectState(ProjectFacts):
     notes: list[dict[str, Any]] = Field(default_factory=list)
     actions: list[ActionRecord] = Field(default_factory=list)
     closed_at: AwareDatetime | None = None
+    attention: list[Attention] = Field(default_factory=list)  # writes that failed for good
     runs: int = 1  # workflow runs so far: continue-as-new carries the state into the next
 
     @computed_field  # type: ignore[prop-decorator]

@@ -126,3 +126,13 @@ class Handover(BaseModel):
     to: str
     reply_by: AwareDatetime
     at: AwareDatetime
+
+
+class Attention(BaseModel):
+    """A write the workflow could not make (a permanent database or template error): the
+    case or project goes on, its clocks keep running, and a supervisor must look at it.
+    ``error`` is the failure's code and class, never its text (no personal data)."""
+
+    at: AwareDatetime
+    what: str
+    error: str

@@ -15,8 +15,12 @@ NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 # Renovation projects: the stage, and the project id (no personal data in it).
 PROJECT_STAGE = SearchAttributeKey.for_keyword("ProjectStage")
 PROJECT_ID = SearchAttributeKey.for_keyword("ProjectId")
+# A case or project whose file could not take a write (a permanent database or template
+# error): its clocks run on, and a supervisor must look at it (``NeedsAttention = true``).
+NEEDS_ATTENTION = SearchAttributeKey.for_bool("NeedsAttention")
 
-ALL = (CASE_KIND, CASE_SEVERITY, CASE_STAGE, SLA_BREACHED, ESCALATED, NEXT_DEADLINE, PROJECT_STAGE, PROJECT_ID)
+ALL = (CASE_KIND, CASE_SEVERITY, CASE_STAGE, SLA_BREACHED, ESCALATED, NEXT_DEADLINE, PROJECT_STAGE, PROJECT_ID,
+       NEEDS_ATTENTION)
 
 # The names the `temporal` CLI uses for each indexed type.
 CLI_TYPES = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}

@@ -27,11 +27,9 @@ async def handed_over(d, handover_on: date, signed_at: datetime | None = None, *
     await do(d.http, pid, "hand-over", handover_on=handover_on.isoformat(), documents=["completion report"],
              care_instructions=True)
 
-    async def warranty_planned():
-        answer = await d.http.get(f"/projects/{pid}/warranty", headers=AGENT)
-        return answer.status_code == 200 and answer.json()
-
-    await eventually(warranty_planned)
+    # Read-your-writes: right after the handover's 200 the warranty is planned and on file.
+    answer = await d.http.get(f"/projects/{pid}/warranty", headers=AGENT)
+    assert answer.status_code == 200, answer.text
     return pid
 
 

@@ -51,7 +51,7 @@ async def test_a_worker_restart_mid_case_fires_the_clock_once(env, pg_url, execu
     ctx.clock = env.get_current_time
     # The Java test server never moves a task off a dead worker's sticky queue (a real
     # server does after 5 s); without a cache the first worker leaves none behind.
-    first = case_worker(env, settings, CaseFileActivities(ctx.db, _renderer(settings)), executor, max_cached_workflows=0)
+    first = case_worker(env, settings, CaseFileActivities(ctx.db, _renderer(settings), ctx.policy, settings.case_prefix), executor, max_cached_workflows=0)
     async with first:
         view, _ = await case_service.open_case(ctx, sample_intake(), None)
         await eventually(lambda: len(file_of(ctx, view.case_no)[1]) == 1)  # acknowledgement queued
@@ -91,7 +91,7 @@ async def test_a_retried_activity_never_writes_twice(env, pg_url, executor, db):
     settings = make_settings(pg_url, DEMO_POLICY, temporal_task_queue=task_queue())
     ctx = build_context(settings, env.client)
     ctx.clock = env.get_current_time
-    async with case_worker(env, settings, FlakyConnection(ctx.db, _renderer(settings)), executor):
+    async with case_worker(env, settings, FlakyConnection(ctx.db, _renderer(settings), ctx.policy, settings.case_prefix), executor):
         view, _ = await case_service.open_case(ctx, sample_intake(description="卫生间漏水"), None)
         await env.sleep(3.5)  # emergency response deadline: 3 s
         await eventually(lambda: sum(":sla_breach:" in k for k in file_of(ctx, view.case_no)[1]) == 1, timeout=30)

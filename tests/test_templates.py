@@ -42,6 +42,7 @@ CONTEXTS = {
     "technician_suspended": {"technician": "tech-017", "complaints": 2, "jobs": 40,
                              "reason": "complaint rate 2/40 = 5.0% over 90 days exceeds 3.0%: suspended until retrained"},
     "technician_suspended_on_review": {"technician": "tech-017", "complaints": 2, "jobs": 40},
+    "needs_attention": {"what": "event #3 (respond) was not recorded", "error": "record failed: DataError"},
 }
 
 

@@ -13,17 +13,19 @@ open for reopening for the policy's window, then the workflow ends.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import timedelta, timezone
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
-from workflows.conventions import LOCAL_WRITE, refusal
+from workflows.conventions import HARDENED_PATCH, LOCAL_WRITE, attention, refusal
 from workflows.delivery import start_delivery
 from workflows.field_team import FieldTeamWork
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import ARCHIVE_CASE, QUEUE_NOTIFICATION, RECORD_CASE_EVENT
+    from activities.contracts import ARCHIVE_CASE, OPEN_LINKED_CASE, QUEUE_NOTIFICATION, RECORD_CASE_EVENT
     from domain import search_attributes as sa
     from domain.calendar import WorkingCalendar
     from domain.case import (
@@ -34,14 +36,17 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         EscalateInput,
         EscalationRecord,
+        LinkedCase,
         NotificationRequest,
         QueuedNotification,
         human_details,
+        human_summary,
         workflow_id,
     )
     from domain.casework import Refused, apply, check, opened
     from domain.guards import not_assigned
     from domain.delivery import DeliveryPlan
+    from domain.effects import Notice
     from domain.clocks import ClockState, Milestone
     from domain.models import ClockName
     from domain.process import FINAL
@@ -77,23 +82,26 @@ class AfterSalesCase(FieldTeamWork):
         self._seq = 0
         self._changes = 0  # bumped by every action, so the clock watch re-reads the clocks
         self._booking = asyncio.Lock()  # one dispatch or reschedule at a time: check, book, act
+        self._writes = 0  # writes and messages handed to tasks of their own, not yet done
+        self._alerting = False  # a supervisor is being told that the case needs attention
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseState:
-        await self._record("opened", "desk", {"channel": start.channel.value, "policy": start.policy})
-        response = self._case.clock(ClockName.response)
-        await self._notify("customer", "acknowledgement", {"reply_by": response.deadline.isoformat()})
+        if self._hardened():
+            # The intake's event and acknowledgement are written beside the clocks: a slow or
+            # failing write never delays the first warning.
+            self._beside(self._open(start))
+        else:
+            await self._open(start)
         notices = opened(self._case, self._rules, workflow.now())
         self._publish()
         if notices:
-            seq = await self._record("marked_major", "desk", {})
-            for notice in notices:
-                await self._notify(notice.recipient, notice.template, notice.context, seq)
+            await self._write(self._announce_notices("marked_major", "desk", {}, notices))
         window = timedelta(seconds=self._rules.seconds("reopen_within"))
         while True:
             await self._watch_clocks()  # until the case is closed or cancelled
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            await workflow.execute_activity(ARCHIVE_CASE, self._case.case_no, **LOCAL_WRITE)
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._writes)
+            await self._archive()
             archived = self._changes
             if self._case.stage not in FINAL:
                 continue  # reopened while the file was being archived
@@ -110,8 +118,21 @@ class AfterSalesCase(FieldTeamWork):
                 )
             except TimeoutError:
                 break
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._writes)
         return self._case
+
+    async def _open(self, start: CaseStart) -> None:
+        seq = await self._record("opened", "desk", {"channel": start.channel.value, "policy": start.policy})
+        response = self._case.clock(ClockName.response)
+        await self._notify("customer", "acknowledgement", {"reply_by": response.deadline.isoformat()}, seq)
+
+    async def _archive(self) -> None:
+        try:
+            await workflow.execute_activity(ARCHIVE_CASE, self._case.case_no, **LOCAL_WRITE)
+        except ActivityError as err:
+            if not self._hardened():
+                raise
+            self._needs_attention("the service file was not archived", err)
 
     # -- the state ------------------------------------------------------------------------
 
@@ -143,7 +164,29 @@ class AfterSalesCase(FieldTeamWork):
         technician = self._case.attributed_technician
         if request.action == "propose_solution" and technician and workflow.patched(DISCIPLINE_PATCH):
             await self._review(technician, seq)
+        revisit = self._case.revisit
+        if request.action == "record_revisit" and revisit and revisit.problem_found and self._hardened():
+            await self._open_linked(revisit.problem, seq)
         return self._case
+
+    async def _open_linked(self, problem: str, seq: int) -> None:
+        """A problem heard at the revisit opens a new case for the same customer, linked to
+        this one: written by an activity (once per revisit event), started as a workflow of
+        its own that outlives this one. Before the answer, so the desk sees the link."""
+        request = LinkedCase(case_no=self._case.case_no, problem=problem, at=workflow.now(),
+                             key=f"revisit-problem:{workflow_id(self._case.case_no)}:{seq}")
+        try:
+            start = await workflow.execute_activity(OPEN_LINKED_CASE, request, result_type=CaseStart, **LOCAL_WRITE)
+        except ActivityError as err:
+            self._needs_attention(f"the case for the revisit's problem (event #{seq}) was not opened", err)
+            return
+        try:
+            await workflow.start_child_workflow(
+                "AfterSalesCase", start, id=workflow_id(start.case_no), static_summary=human_summary(start),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # started already (a repair pass got there first): it is that case's own workflow
 
     @act.validator
     def _check_act(self, request: ActionRequest) -> None:
@@ -214,22 +257,20 @@ class AfterSalesCase(FieldTeamWork):
     async def _reach(self, clock: ClockState, milestone: Milestone) -> None:
         milestone.reached = True
         now = workflow.now()
+        context = {"clock": clock.name.value, "deadline": clock.deadline.isoformat()}
         if milestone.kind == "due":
             self._publish()
-            seq = await self._record("task_due", "system", {"clock": clock.name.value})
             template = _DUE_TEMPLATES.get(clock.name)
-            context = {"clock": clock.name.value, "deadline": clock.deadline.isoformat()}
-            for recipient in milestone.notify if template else ():
-                await self._notify(recipient, template, context, seq)
+            told = [Notice(r, template, context) for r in (milestone.notify if template else ())]
             if customer_template := _DUE_CUSTOMER.get(clock.name):
-                await self._notify("customer", customer_template, context, seq)
+                told.append(Notice("customer", customer_template, context))
+            await self._write(self._announce_notices("task_due", "system", {"clock": clock.name.value}, told))
             return
         if milestone.kind == "warning":
             clock.warned_at = now
             self._publish()
-            seq = await self._record("clock_warned", "system", {"clock": clock.name.value})
-            for recipient in milestone.notify:
-                await self._notify(recipient, "sla_warning", {"clock": clock.name.value, "deadline": clock.deadline.isoformat()}, seq)
+            told = [Notice(r, "sla_warning", context) for r in milestone.notify]
+            await self._write(self._announce_notices("clock_warned", "system", {"clock": clock.name.value}, told))
             return
         if milestone.kind == "breach":
             clock.breached_at = now
@@ -246,17 +287,64 @@ class AfterSalesCase(FieldTeamWork):
         self._case.escalations.append(record)
         self._publish()
         if milestone.kind == "breach":
-            await self._announce("clock_breached", record, "sla_breach")
+            await self._write(self._announce("clock_breached", record, "sla_breach"))
         else:
-            await self._announce("escalated", record, "escalation")
+            await self._write(self._announce("escalated", record, "escalation"))
 
     # -- writing it down --------------------------------------------------------------------
+
+    def _hardened(self) -> bool:
+        return workflow.patched(HARDENED_PATCH)
+
+    async def _write(self, work: Awaitable[None]) -> None:
+        """What a clock's milestone writes and sends: beside the clock watch (which goes on to
+        the next milestone at once) in hardened runs, in line in older ones."""
+        if self._hardened():
+            self._beside(work)
+        else:
+            await work
+
+    def _beside(self, work: Awaitable[None]) -> None:
+        self._writes += 1
+
+        async def done() -> None:
+            try:
+                await work
+            finally:
+                self._writes -= 1
+
+        asyncio.create_task(done())
 
     async def _announce(self, event: str, record: EscalationRecord, template: str) -> None:
         data = record.model_dump(mode="json")
         seq = await self._record(event, record.by, data)
         for recipient in record.notify:
             await self._notify(recipient, template, data, seq)
+
+    async def _announce_notices(self, event: str, actor: str, data: dict, told: list[Notice]) -> None:
+        seq = await self._record(event, actor, data)
+        for notice in told:
+            await self._notify(notice.recipient, notice.template, notice.context, seq)
+
+    def _needs_attention(self, what: str, err: ActivityError) -> None:
+        """A write failed for good: the case goes on (its clocks too), says so in its state
+        and in the Temporal UI (``NeedsAttention``), and the supervisors are told once."""
+        record = attention(what, err)
+        workflow.logger.error("case %s needs attention: %s (%s)", self._case.case_no, what, record.error)
+        self._case.attention.append(record)
+        self._publish()
+        if self._alerting:
+            return  # the alert itself failed: it is in the state and the history already
+        self._alerting = True
+
+        async def alert() -> None:
+            try:
+                await self._announce_notices("needs_attention", "system", record.model_dump(mode="json"),
+                                             [Notice("supervisor", "needs_attention", {"what": what, "error": record.error})])
+            finally:
+                self._alerting = False
+
+        self._beside(alert())
 
     async def _record(self, type_: str, actor: str, data: dict) -> int:
         self._seq += 1
@@ -269,7 +357,12 @@ class AfterSalesCase(FieldTeamWork):
             data=data,
             state=self._case.model_copy(deep=True),
         )
-        await workflow.execute_activity(RECORD_CASE_EVENT, event, **LOCAL_WRITE)
+        try:
+            await workflow.execute_activity(RECORD_CASE_EVENT, event, **LOCAL_WRITE)
+        except ActivityError as err:
+            if not self._hardened():
+                raise
+            self._needs_attention(f"event #{event.seq} ({type_}) was not recorded", err)
         return event.seq
 
     async def _notify(self, recipient: str, template: str, context: dict, seq: int | None = None) -> None:
@@ -283,9 +376,11 @@ class AfterSalesCase(FieldTeamWork):
         try:
             queued = await workflow.execute_activity(QUEUE_NOTIFICATION, request, **LOCAL_WRITE)
         except ActivityError as err:
-            # Only a template bug gets here (the outbox's writes retry through outages): the
-            # case goes on without this message, and the failure is in the history.
+            # A write or template error no retry mends (the outbox's writes retry through
+            # outages): the case goes on without this message.
             workflow.logger.error("message %s to %s not queued: %s", template, recipient, err.cause)
+            if self._hardened() and not self._alerting:
+                self._needs_attention(f"message {template} to {recipient} was not queued", err)
             return
         # Cases started before delivery existed only queued (their histories replay as such).
         if not workflow.patched(DELIVERY_PATCH):
@@ -314,5 +409,7 @@ class AfterSalesCase(FieldTeamWork):
                 sa.ESCALATED.value_set(case.escalated),
                 sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset(),
             ]
+            # Only once something failed: older histories replay without the attribute.
+            + ([sa.NEEDS_ATTENTION.value_set(True)] if case.attention else [])
         )
         workflow.set_current_details(human_details(case, self._zone))

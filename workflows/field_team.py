@@ -24,7 +24,7 @@ from workflows.conventions import ILLEGAL_ACTION, LOCAL_WRITE, refusal
 
 class FieldTeamWork:
     """The field-team steps of ``AfterSalesCase`` (which provides ``_case``, ``_rules``,
-    ``_act`` and ``_notify``)."""
+    ``_act``, ``_notify``, ``_hardened`` and ``_needs_attention``)."""
 
     async def _act_booked(self, request: ActionRequest) -> CaseState:
         """Dispatch or reschedule: hold the technician's time first, so that two desks can
@@ -46,11 +46,20 @@ class FieldTeamWork:
             await workflow.execute_activity(BOOK_TECHNICIAN, booking, **LOCAL_WRITE)
         except ActivityError as err:
             cause = err.cause
+            verb = STEPS[request.action].verb
             if isinstance(cause, ApplicationError) and cause.type == NOT_BOOKABLE:
-                verb = STEPS[request.action].verb
                 raise ApplicationError(f"cannot {verb} case {self._case.case_no}: {cause.message}",
                                        type=ILLEGAL_ACTION, non_retryable=True) from None
-            raise
+            if not self._hardened():
+                raise
+            # The registry could not take the booking for good: nothing is booked, the desk
+            # hears why, and a supervisor is told.
+            self._needs_attention(f"the booking of {work_order} was not written", err)
+            raise ApplicationError(
+                f"cannot {verb} case {self._case.case_no}: the technician's time could not be booked "
+                f"({self._case.attention[-1].error}); a supervisor has been told",
+                type=ILLEGAL_ACTION, non_retryable=True,
+            ) from None
         try:
             state = await self._act(request)
         except ApplicationError:
@@ -63,13 +72,25 @@ class FieldTeamWork:
     async def _trim(self, technician: str, work_order: str, keep: tuple[datetime, datetime] | None) -> None:
         trim = BookingTrim(technician=technician, work_order=work_order, window_start=keep[0] if keep else None,
                            window_end=keep[1] if keep else None)
-        await workflow.execute_activity(TRIM_BOOKING, trim, **LOCAL_WRITE)
+        try:
+            await workflow.execute_activity(TRIM_BOOKING, trim, **LOCAL_WRITE)
+        except ActivityError as err:
+            if not self._hardened():
+                raise
+            self._needs_attention(f"the time {work_order} no longer needs was not freed", err)
 
     async def _review(self, technician: str, seq: int) -> None:
         """A complaint attributed to a technician may take their complaint rate over the
         policy's limit: then they are suspended (by the activity) and a supervisor is told."""
         review = ComplaintReview(technician=technician, case_no=self._case.case_no, seq=seq, at=workflow.now())
-        verdict = await workflow.execute_activity(REVIEW_TECHNICIAN, review, result_type=ReviewVerdict, **LOCAL_WRITE)
+        try:
+            verdict = await workflow.execute_activity(REVIEW_TECHNICIAN, review, result_type=ReviewVerdict,
+                                                      **LOCAL_WRITE)
+        except ActivityError as err:
+            if not self._hardened():
+                raise
+            self._needs_attention(f"the complaint rate of {technician} was not reviewed", err)
+            return
         if verdict.suspended:
             context = {"technician": technician, "reason": verdict.reason, "complaints": verdict.complaints,
                        "jobs": verdict.completed_jobs}

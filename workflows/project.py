@@ -18,7 +18,7 @@ from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError
 
-from workflows.conventions import LOCAL_WRITE, refusal
+from workflows.conventions import HARDENED_PATCH, LOCAL_WRITE, attention, refusal
 from workflows.delivery import start_delivery
 
 with workflow.unsafe.imports_passed_through():
@@ -57,6 +57,10 @@ WARRANTY_CARD_PATCH = "issue-warranty-card-at-handover"
 WARRANTY_END_PATCH = "warranty-end-month-end-rule"
 # Projects that ran before their messages were sent replay without queuing them.
 MESSAGES_PATCH = "project-messages"
+# Projects handed over before this mark answered the handover before their warranty was
+# planned (a read right after the 200 found no warranty); from it on the handover's answer
+# waits for the warranty's terms to be planned and recorded.
+WARRANTY_IN_HANDOVER_PATCH = "warranty-planned-before-the-handover-answers"
 
 
 @workflow.defn
@@ -73,6 +77,8 @@ class ProjectLifecycle:
         self._rules = start.rules
         self._changes = 0
         self._deliveries = 0  # messages of this run still being delivered
+        self._planning = asyncio.Lock()  # the warranty is planned once, by the handover or the loop
+        self._unplannable = False  # the warranty calendar failed for good (needs attention)
 
     @workflow.run
     async def run(self, start: ProjectStart) -> ProjectState:
@@ -82,8 +88,8 @@ class ProjectLifecycle:
         self._publish()
         stage, year = project.stage, self._warranty_year()
         while project.stage not in FINAL:
-            if project.stage == ProjectStage.warranty and project.warranty is None:
-                await self._start_warranty()
+            if project.stage == ProjectStage.warranty and project.warranty is None and not self._unplannable:
+                await self._plan_warranty()
                 continue
             boundary = project.stage != stage or self._warranty_year() != year
             # A fresh run once this run's deliveries are done (their workflows are children:
@@ -131,6 +137,9 @@ class ProjectLifecycle:
         self._publish()
         seq = await self._record(request.action, request.by, data)
         await self._tell(told, seq)
+        if self._project.stage == ProjectStage.warranty and workflow.patched(WARRANTY_IN_HANDOVER_PATCH):
+            # Read-your-writes: the handover's answer (and the project file) carry the warranty.
+            await self._plan_warranty()
         return self._project
 
     @act.validator
@@ -152,6 +161,11 @@ class ProjectLifecycle:
             return -1
         return (workflow.now().astimezone(zone(self._rules)).date() - w.handover_on).days // _YEAR
 
+    async def _plan_warranty(self) -> None:
+        async with self._planning:
+            if self._project.stage == ProjectStage.warranty and self._project.warranty is None and not self._unplannable:
+                await self._start_warranty()
+
     async def _start_warranty(self) -> None:
         """Terms, revisits and greetings, planned once from the handover date."""
         project = self._project
@@ -163,9 +177,18 @@ class ProjectLifecycle:
             until=handover + timedelta(days=366 * (self._rules.warranty.longest_months // 12 + 1)),
             greetings=self._rules.project.greetings.model_dump(mode="json"),
         )
-        planned = WarrantyCalendar.model_validate(
-            await workflow.execute_activity(WARRANTY_CALENDAR, request, **LOCAL_WRITE)
-        )
+        try:
+            planned = WarrantyCalendar.model_validate(
+                await workflow.execute_activity(WARRANTY_CALENDAR, request, **LOCAL_WRITE)
+            )
+        except ActivityError as err:
+            if not workflow.patched(HARDENED_PATCH):
+                raise
+            # No calendar for these dates: the terms cannot be planned; the project stays in
+            # warranty without its timers until a supervisor looks at it (NeedsAttention).
+            self._unplannable = True
+            self._needs_attention("the warranty calendar was not planned", err)
+            return
         project.warranty = plan_warranty(
             project, self._rules, WorkingCalendar(planned.calendar), planned.greetings, workflow.now(),
             month_end=workflow.patched(WARRANTY_END_PATCH),
@@ -179,7 +202,13 @@ class ProjectLifecycle:
             "greetings": len(w.greetings),
         })
         if workflow.patched(WARRANTY_CARD_PATCH):
-            await workflow.execute_activity(ISSUE_WARRANTY_CARD, project.project_id, **LOCAL_WRITE)
+            try:
+                await workflow.execute_activity(ISSUE_WARRANTY_CARD, project.project_id, **LOCAL_WRITE)
+            except ActivityError as err:
+                if not workflow.patched(HARDENED_PATCH):
+                    raise
+                self._needs_attention("the warranty card was not issued", err)
+                return
             await self._record("warranty_card_issued", "system", {})
 
     async def _continue_as_new(self, start: ProjectStart) -> None:
@@ -196,8 +225,21 @@ class ProjectLifecycle:
             project_id=self._project.project_id, seq=self._seq, type=type_, at=workflow.now(), actor=actor,
             data=data, state=self._project.model_copy(deep=True),
         )
-        await workflow.execute_activity(RECORD_PROJECT_EVENT, event, **LOCAL_WRITE)
+        try:
+            await workflow.execute_activity(RECORD_PROJECT_EVENT, event, **LOCAL_WRITE)
+        except ActivityError as err:
+            if not workflow.patched(HARDENED_PATCH):
+                raise
+            self._needs_attention(f"event #{event.seq} ({type_}) was not recorded", err)
         return event.seq
+
+    def _needs_attention(self, what: str, err: ActivityError) -> None:
+        """A write failed for good: the project goes on, and says so in its state and in the
+        Temporal UI (``NeedsAttention``)."""
+        record = attention(what, err)
+        workflow.logger.error("project %s needs attention: %s (%s)", self._project.project_id, what, record.error)
+        self._project.attention.append(record)
+        self._publish()
 
     async def _tell(self, told: list[ProjectNotice], seq: int) -> None:
         """Queue each message of an event once (keyed by workflow, event, message, recipient)
@@ -214,8 +256,10 @@ class ProjectLifecycle:
                 plan = await workflow.execute_activity(QUEUE_PROJECT_NOTIFICATION, request, result_type=DeliveryPlan,
                                                        **LOCAL_WRITE)
             except ActivityError as err:
-                # Only a template bug gets here: the project goes on, the failure is in the history.
+                # A write or template error no retry mends: the project goes on without it.
                 workflow.logger.error("message %s to %s not queued: %s", notice.template, notice.recipient, err.cause)
+                if workflow.patched(HARDENED_PATCH):
+                    self._needs_attention(f"message {notice.template} to {notice.recipient} was not queued", err)
                 continue
             delivery = await start_delivery(plan, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
             if delivery is None:
@@ -236,5 +280,5 @@ class ProjectLifecycle:
         workflow.upsert_search_attributes([
             sa.PROJECT_ID.value_set(self._project.project_id),
             sa.PROJECT_STAGE.value_set(self._project.stage.value),
-        ])
+        ] + ([sa.NEEDS_ATTENTION.value_set(True)] if self._project.attention else []))
         workflow.set_current_details(human_details(self._project))

@@ -176,7 +176,10 @@ def _project(session: Session, case: Case, event: CaseEvent) -> None:
             level=clock.level,
         )
         stmt = insert(session, SlaClock).values(case_id=case.id, name=clock.name.value, **values)
-        session.execute(stmt.on_conflict_do_update(index_elements=["case_id", "name"], set_=values))
+        # A breach is history: a clock replaced by a fresh one (a reopened case) keeps the
+        # first breach of its name on the row, so the breached filters still find it.
+        update = {**values, "breached_at": func.coalesce(SlaClock.breached_at, stmt.excluded.breached_at)}
+        session.execute(stmt.on_conflict_do_update(index_elements=["case_id", "name"], set_=update))
 
 
 @dataclass
@@ -256,3 +259,36 @@ def unstarted(session: Session, created_before: datetime) -> list[Case]:
     """Cases written by the API whose workflow never recorded them (the API died in between)."""
     stmt = select(Case).where(Case.last_seq == 0, Case.created_at < created_before).order_by(Case.id)
     return list(session.scalars(stmt))
+
+
+def open_linked_case(
+    session: Session, *, parent_no: str, problem: str, key: str, received_at: datetime, now: datetime, prefix: str,
+    zone: ZoneInfo, severity_of: Callable[[str], Severity],
+) -> Case:
+    """The case a problem heard at ``parent_no``'s revisit opens: the same customer, address
+    and product, linked to the parent. Once by ``key``: a retried write returns that case."""
+    if (existing := find_by_idempotency_key(session, key)) is not None:
+        return existing
+    parent = get_case(session, parent_no)
+    if parent is None:
+        raise LookupError(f"case {parent_no} is not in the case file")
+    intake = Intake(
+        kind=parent.kind if parent.kind != "consultation" else "repair",
+        channel=parent.channel,
+        customer_name=parent.customer.name,
+        phone=parent.customer.phone,
+        address=parent.address,
+        house_type=parent.house_type,
+        description=f"回访发现问题（原工单 {parent.case_no}）：{problem}",
+        under_warranty=parent.under_warranty,
+        repaired_before=True,
+        project_id=parent.project_id,
+        # the same product, most likely: the problem report counts it again
+        problem_category=parent.problem_category,
+        product=parent.product,
+        product_model=parent.product_model,
+    )
+    return open_case(
+        session, intake=intake, severity=severity_of(intake.description), received_at=received_at, now=now,
+        prefix=prefix, zone=zone, idempotency_key=key, related_case_no=parent.case_no,
+    )
