@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 
 from adapters.storage.db import Database
-from api import case_service, console, notification_service
+from api import console, repair
 from api.deps import AppContext, TemporalGateway
 from api.routers import cases, field_team, health, notifications, technicians
 from api.routers import kpis
@@ -25,7 +25,6 @@ from domain.policy import load_policy
 from settings import Settings, get_settings
 
 log = logging.getLogger("aftersales.api")
-RESUME_EVERY_SECONDS = 30
 
 
 def build_context(settings: Settings, client: Client | None = None) -> AppContext:
@@ -43,14 +42,14 @@ def build_context(settings: Settings, client: Client | None = None) -> AppContex
     )
 
 
-async def _resume_loop(ctx: AppContext) -> None:
+async def _repair_loop(ctx: AppContext) -> None:
     while True:
         try:
-            await case_service.resume_unstarted(ctx)
-            await notification_service.deliver_stranded(ctx)
+            if (report := await repair.repair_once(ctx)) is not None:
+                ctx.repair = report
         except Exception as exc:  # keep trying; Temporal or the database may be back next time
-            log.warning("resuming unstarted cases or messages failed: %s", exc)
-        await asyncio.sleep(RESUME_EVERY_SECONDS)
+            log.warning("repair pass failed: %s", type(exc).__name__)
+        await asyncio.sleep(repair.EVERY_SECONDS)
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
@@ -58,7 +57,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resumer = asyncio.create_task(_resume_loop(ctx))
+        resumer = asyncio.create_task(_repair_loop(ctx))
         yield
         resumer.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -56,6 +56,8 @@ class AppContext:
     tokens: dict[str, Caller] = field(default_factory=dict)
     # When a case is received. The wall clock; tests use the time-skipping server's clock.
     clock: Callable[[], Awaitable[datetime]] = _wall_clock
+    # What the last repair pass of this process could not repair (api.repair), for /healthz.
+    repair: Any = None
 
 
 def get_context(request: Request) -> AppContext:

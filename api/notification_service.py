@@ -93,6 +93,8 @@ async def deliver_stranded(ctx: AppContext, older_than: timedelta = timedelta(mi
             )
         except WorkflowAlreadyStartedError:
             continue
+        except RPCError as exc:  # this one waits for the next pass; the others go on
+            log.warning("notification #%d: delivery not started: %s", plan.notification_id, exc.status.name)
     return len(plans)
 
 

@@ -114,6 +114,8 @@ class CaseView(CaseSummary):
     workflow_id: str
     temporal_ui: str
     live: bool = Field(description="true when read from the running workflow, false from the case file")
+    pending: bool = Field(default=False, description="recorded, but its workflow could not start yet (Temporal away): "
+                          "the repair pass starts it, with its clocks from the intake time")
     customer: Customer
     address: str
     house_type: str | None

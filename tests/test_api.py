@@ -10,16 +10,13 @@ from conftest import (
     eventually,
     make_settings,
     new_worker,
-    sample_intake,
     task_queue,
 )
 from sqlalchemy import func, select
 
 from adapters.storage import cases as case_file
 from adapters.storage.tables import Case
-from api import case_service
 from api.app import create_app
-from domain.models import Severity
 
 AGENT = {"Authorization": "Bearer t-agent"}
 SUPERVISOR = {"Authorization": "Bearer t-supervisor"}
@@ -175,20 +172,6 @@ def _recorded(ctx, case_no):
         return case_file.get_case(session, case_no).last_seq >= 1
 
 
-async def test_a_case_recorded_but_never_started_is_started_on_resume(env, pg_url, executor, db):
-    async with desk_api(env, pg_url, executor) as (http, ctx):
-        now = await ctx.clock()
-        with ctx.db.session() as session:  # the API died right after writing the case
-            orphan = case_file.open_case(
-                session, intake=sample_intake(), severity=Severity.normal, received_at=now, now=now,
-                prefix="AS", zone=ctx.settings.zone,
-            ).case_no
-        assert await case_service.resume_unstarted(ctx) == 0  # too fresh: its request may still be running
-        await env.sleep(20)
-        assert await case_service.resume_unstarted(ctx) == 1
-        await eventually(lambda: _recorded(ctx, orphan))
-
-
 async def test_health(env, pg_url, executor, db):
     async with desk_api(env, pg_url, executor) as (http, ctx):
         health = await http.get("/healthz")
@@ -207,14 +190,18 @@ async def test_without_a_worker_the_case_is_read_from_the_case_file(env, pg_url,
         assert [c["name"] for c in ctx_case["clocks"]] == ["response", "plan", "resolution"]
 
 
-async def test_temporal_down_keeps_the_case_and_starts_it_when_back(env, pg_url, executor, db):
+async def test_R9_temporal_down_accepts_the_case_and_starts_it_when_back(env, pg_url, executor, db):
+    """Temporal away: the case is recorded and the answer is 202 with its number (not a 503
+    that invites a retry, which without an Idempotency-Key would open it twice)."""
     from api.deps import TemporalGateway
 
     async with desk_api(env, pg_url, executor) as (http, ctx):
         working = ctx.temporal
         ctx.temporal = TemporalGateway(ctx.settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
         down = await http.post("/cases", json=INTAKE, headers={**AGENT, "Idempotency-Key": "call-42"})
-        assert down.status_code == 503 and "recorded" in down.json()["detail"]
+        assert down.status_code == 202, down.text
+        assert down.json()["pending"] is True and down.json()["case_no"].startswith("AS")
+        assert [c["name"] for c in down.json()["clocks"]] == ["response", "plan", "resolution"]
         assert count_cases(ctx) == 1
         ctx.temporal = working  # Temporal is back: the retry returns the same case, now started
         again = await http.post("/cases", json=INTAKE, headers={**AGENT, "Idempotency-Key": "call-42"})

@@ -144,3 +144,10 @@ def due_revisits(session: Session, on: date) -> list[tuple[RevisitTaskRow, Proje
 def leads(session: Session, need: str | None, page: int, page_size: int) -> tuple[list[SalesLead], int]:
     """Every sales lead, a project's revisit's or a repair case's, newest first."""
     return sales_leads.listed(session, need, page, page_size)
+
+
+def unstarted(session: Session, created_before: datetime) -> list[Project]:
+    """Projects written by the API whose workflow never recorded them (Temporal was away, or
+    the API died between the write and the start)."""
+    stmt = select(Project).where(Project.last_seq == 0, Project.created_at < created_before).order_by(Project.id)
+    return list(session.scalars(stmt))

@@ -30,11 +30,14 @@ async def open_case(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> CaseView:
     """Record a request from any channel and start its case. The same ``Idempotency-Key``
-    returns the same case (200) instead of opening another."""
+    returns the same case (200) instead of opening another. 202 (``pending``): recorded, but
+    Temporal is away; its workflow starts, clocks from the intake time, when it is back."""
     case, replayed = await case_service.open_case(ctx, intake, idempotency_key)
     if replayed:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
+    elif case.pending:
+        response.status_code = status.HTTP_202_ACCEPTED
     return case
 
 

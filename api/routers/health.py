@@ -1,4 +1,4 @@
-"""/api/v1/healthz: is the database there, is Temporal there."""
+"""/api/v1/healthz: is the database there, is Temporal there, what the repair pass could not repair."""
 
 from __future__ import annotations
 
@@ -34,4 +34,8 @@ async def healthz(ctx: Context) -> JSONResponse:
     except Exception as exc:
         checks["temporal"] = f"unreachable: {type(exc).__name__}"
     healthy = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
+    body: dict = {"status": "ok" if healthy else "degraded", **checks}
+    if ctx.repair is not None and ctx.repair.failed:
+        # What this replica's last repair pass could not start (api.repair): someone must look.
+        body["unrepaired"] = ctx.repair.failed
+    return JSONResponse(body, status_code=200 if healthy else 503)
