@@ -68,6 +68,8 @@ class ProjectView(ProjectSummary):
     workflow_id: str
     temporal_ui: str
     live: bool = Field(description="true when read from the running workflow, false from the project file")
+    pending: bool = Field(default=False, description="recorded, but its workflow could not start yet (Temporal away): "
+                          "the repair pass starts it")
     phone: str | None = Field(description=_DESK_ONLY)
     house_type: str | None
     next_actions: list[str]

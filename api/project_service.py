@@ -21,6 +21,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.storage import projects as project_file
@@ -90,14 +91,23 @@ async def open_project(ctx: AppContext, intake: ProjectIntake, idempotency_key: 
     if replayed and p.request_fingerprint != fingerprint:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"Idempotency-Key already used for project {p.project_id} with a different request")
+    state = ProjectState(project_id=p.project_id, package=p.package, opened_at=p.created_at, policy=ctx.policy.name)
+    if replayed and p.last_seq > 0:
+        # Its workflow recorded it (and may have ended): the project as it is, never started again.
+        return await view(ctx, p.project_id), replayed
     try:
         await start_workflow(ctx, p)
-    except (RPCError, HTTPException) as exc:
-        log.warning("project %s recorded; its workflow could not start yet: %s", p.project_id, exc)
+    except WorkflowAlreadyStartedError:
+        # Only a finished workflow that never recorded this project holds its id: the project
+        # file was restored without Temporal's store.
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            f"project {p.project_id} is recorded, but Temporal is not reachable: retry with the "
-                            "same Idempotency-Key") from None
-    state = ProjectState(project_id=p.project_id, package=p.package, opened_at=p.created_at, policy=ctx.policy.name)
+                            f"project {p.project_id} was recorded, but its id belongs to an earlier finished "
+                            "workflow: the project file and Temporal are out of step") from None
+    except (RPCError, HTTPException) as exc:
+        # Recorded: the repair pass starts its workflow once Temporal is back. "Accepted", not
+        # an error, so that nobody retries it into a second project.
+        log.warning("project %s recorded; its workflow could not start yet: %s", p.project_id, type(exc).__name__)
+        return _view(ctx, p, state, live=False).model_copy(update={"pending": True}), replayed
     return _view(ctx, p, state, live=False), replayed
 
 

@@ -109,3 +109,28 @@ async def test_R8_a_late_replay_never_restarts_a_closed_case(env, pg_url, execut
             raise AssertionError("a replay started the closed case's workflow again")
         except RPCError as exc:
             assert exc.status == RPCStatusCode.NOT_FOUND
+
+
+PROJECT = {"customer_name": "李先生", "phone": "13912345678", "address": "上海市徐汇区漕溪北路200号3号楼801",
+           "package": "full", "channel": "store"}
+
+
+async def test_R4_a_project_opened_while_temporal_is_away_is_accepted_and_a_replay_of_an_ended_one_is_200(
+        env, pg_url, executor, db):
+    from api.deps import TemporalGateway
+    from desk import ROLE_TOKENS, desk
+
+    async with desk(env, pg_url, executor) as d:
+        working = d.ctx.temporal
+        d.ctx.temporal = TemporalGateway(d.ctx.settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
+        away = await d.http.post("/projects", json=PROJECT, headers=ROLE_TOKENS["agent"])
+        assert away.status_code == 202 and away.json()["pending"] is True, away.text
+        d.ctx.temporal = working
+        key = {**ROLE_TOKENS["agent"], "Idempotency-Key": "pj-cancel-replay-1"}
+        pid = (await d.http.post("/projects", json=PROJECT, headers=key)).json()["project_id"]
+        cancelled = await d.http.post(f"/projects/{pid}/cancel", json={"reason": "test"}, headers=ROLE_TOKENS["supervisor"])
+        assert cancelled.status_code == 200, cancelled.text
+        await d.env.client.get_workflow_handle(project_workflow_id(pid)).result()  # its workflow has ended
+        again = await d.http.post("/projects", json=PROJECT, headers=key)
+        assert again.status_code == 200 and again.json()["project_id"] == pid, again.text
+        assert again.json()["stage"] == "cancelled"

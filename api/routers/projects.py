@@ -40,11 +40,14 @@ async def open_project(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ProjectView:
     """A new project at its first consultation; its workflow starts in ``consultation``. The
-    same ``Idempotency-Key`` returns the same project (200)."""
+    same ``Idempotency-Key`` returns the same project (200). 202 (``pending``): recorded, but
+    Temporal is away; the repair pass starts its workflow when it is back."""
     project, replayed = await project_service.open_project(ctx, intake, idempotency_key)
     if replayed:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
+    elif project.pending:
+        response.status_code = status.HTTP_202_ACCEPTED
     return project
 
 
