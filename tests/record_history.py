@@ -15,6 +15,9 @@ Sets, each run on the time-skipping server against a fresh test database:
   (``tests/record_field.py``).
 - ``deliveries``: an on-site repair worked to its revisit with its messages delivered (the
   case, one message sent by SMS to a provider on loopback, one that ends a dead letter).
+- ``hardened``: cases after ``writes-never-hold-the-clocks``: one whose outbox refuses every
+  message (it breaches on time and needs attention), one whose revisit opens a linked case
+  (``tests/record_hardened.py``).
 
 Record a set again only when a change is meant to break it; keep the others, they are what
 running workflows look like. No personal data is in a history: only case numbers, kinds,
@@ -34,10 +37,12 @@ async def main(sets: list[str]) -> None:
     import conftest
 
     from record_field import record_field
+    from record_hardened import record_hardened
     from record_projects import record_card_issued, record_messages, record_projects
 
     recorders = {"cases": record, "deliveries": record_deliveries, "projects": record_projects,
-                 "projects-card": record_card_issued, "projects-messages": record_messages, "field": record_field}
+                 "projects-card": record_card_issued, "projects-messages": record_messages, "field": record_field,
+                 "hardened": record_hardened}
     unknown = set(sets) - set(recorders)
     if not sets or unknown:
         given = ", ".join(sorted(unknown)) or "none given"

@@ -144,14 +144,15 @@ class ProjectLifecycle:
 
     @act.validator
     def _check_act(self, request: ActionRequest) -> None:
+        # Checked here only: a validator does not run on replay, so histories from before this
+        # rule (technicians acting on any project) still replay. First, so that a stranger
+        # learns nothing of the project (not even its stage) from the refusal.
+        if reason := not_assigned(self._project, request):
+            raise refusal(Refused(reason, forbidden=True))
         try:
             check(self._project, request, self._rules, workflow.now())
         except Refused as refused:
             raise refusal(refused) from None
-        # Checked here only: a validator does not run on replay, so histories from before this
-        # rule (technicians acting on any project) still replay.
-        if reason := not_assigned(self._project, request):
-            raise refusal(Refused(reason, forbidden=True))
 
     # -- years of life ----------------------------------------------------------------------
 
