@@ -30,6 +30,8 @@ Projection = Callable[[Session, Case, CaseEvent], None]
 
 
 def _next_case_no(session: Session, prefix: str, received: datetime, zone: ZoneInfo) -> str:
+    # The day's counter. A restore raises it past every number given before it (ops/numbers.py):
+    # after a restore the day's numbers jump (README, "Backups and restore").
     day = received.astimezone(zone).strftime("%Y%m%d")
     stmt = insert(session, CaseCounter).values(day=day, last=1)
     stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": CaseCounter.last + 1})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Integer, Select, String, column, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from adapters.storage import leads as sales_leads
@@ -24,19 +24,29 @@ def _customer(session: Session, name: str, phone: str, now: datetime) -> Custome
     return session.scalars(select(Customer).where(Customer.phone == phone)).one()
 
 
+# The last project number given, a counter row like the case numbers' (migration 0012): a
+# restore raises it past every id given before it (ops/backup.py), which a row id could not.
+_COUNTERS = table("number_counters", column("name", String(20)), column("last", Integer()))
+
+
+def _next_project_id(session: Session) -> str:
+    stmt = insert(session, _COUNTERS).values(name="project", last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"last": _COUNTERS.c.last + 1})
+    return f"PJ{session.execute(stmt.returning(_COUNTERS.c.last)).scalar_one():06d}"
+
+
 def open_project(
     session: Session, *, name: str, phone: str, address: str, house_type: str | None, package: str, channel: str,
     now: datetime, idempotency_key: str | None = None, fingerprint: str | None = None,
 ) -> Project:
-    """Write a new project and give it its id (``PJ`` and its row number). The workflow starts next."""
+    """Write a new project and give it its id (``PJ`` and the next project number). The workflow starts next."""
     project = Project(
+        project_id=_next_project_id(session),
         customer=_customer(session, name, phone, now), address=address, house_type=house_type, package=package,
         channel=channel, created_at=now, updated_at=now, idempotency_key=idempotency_key,
         request_fingerprint=fingerprint, stage="consultation", breached=False, last_seq=0,
     )
     session.add(project)
-    session.flush()
-    project.project_id = f"PJ{project.id:06d}"
     session.flush()
     return project
 
