@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain import steps as st
+from domain.bounds import BOOKED_BACK, ahead_refusal, past_refusal
 from domain.case import ActionRequest, CaseState
 from domain.models import CaseKind, Stage
 from domain.process import TECHNICIAN
@@ -39,7 +40,19 @@ def _g_dispatch(case: CaseState, p: st.Dispatch, rules: Rules, now: datetime) ->
         return "the customer has not confirmed the paid plan: no dispatch without a recorded confirmation"
     if p.window_start <= now:
         return "the appointment window must start in the future"
-    return None
+    return ahead_refusal("the appointment window (window_start)", p.window_start, now)
+
+
+def _g_book_survey(case: CaseState, p: st.BookSurvey, rules: Rules, now: datetime) -> str | None:
+    return ahead_refusal("the survey's appointment", p.appointment, now, back=BOOKED_BACK)
+
+
+def _g_confirm_plan(case: CaseState, p: st.Confirmation, rules: Rules, now: datetime) -> str | None:
+    return past_refusal("the customer's confirmation (confirmed_at)", p.confirmed_at, now, case.received_at)
+
+
+def _g_accept(case: CaseState, p: st.AcceptWork, rules: Rules, now: datetime) -> str | None:
+    return past_refusal("the customer's signature (signed_at)", p.signed_at, now, case.received_at)
 
 
 def _g_confirm_visit(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
@@ -67,7 +80,9 @@ def not_assigned(case: CaseState, request: ActionRequest) -> str | None:
 
 
 def _g_reschedule(case: CaseState, p: st.Reschedule, rules: Rules, now: datetime) -> str | None:
-    return "the new appointment window must start in the future" if p.window_start <= now else None
+    if p.window_start <= now:
+        return "the new appointment window must start in the future"
+    return ahead_refusal("the new appointment window (window_start)", p.window_start, now)
 
 
 def pending_amendment(case: CaseState) -> Amendment | None:
@@ -78,8 +93,10 @@ def _g_amend(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None
     return "an earlier amendment still waits for the customer's consent" if pending_amendment(case) else None
 
 
-def _g_confirm_amendment(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
-    return None if pending_amendment(case) else "no amendment waits for the customer's consent"
+def _g_confirm_amendment(case: CaseState, p: st.Confirmation, rules: Rules, now: datetime) -> str | None:
+    if not pending_amendment(case):
+        return "no amendment waits for the customer's consent"
+    return _g_confirm_plan(case, p, rules, now)
 
 
 def _g_complete(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | None:
@@ -124,7 +141,9 @@ def _g_mark_major(case: CaseState, p: Any, rules: Rules, now: datetime) -> str |
 
 
 def _g_hand_over(case: CaseState, p: st.HandOver, rules: Rules, now: datetime) -> str | None:
-    return "the expected reply time must be in the future" if p.reply_by <= now else None
+    if p.reply_by <= now:
+        return "the expected reply time must be in the future"
+    return ahead_refusal("the expected reply time (reply_by)", p.reply_by, now)
 
 
 def _g_severity(case: CaseState, p: st.ChangeSeverity, rules: Rules, now: datetime) -> str | None:
@@ -179,7 +198,9 @@ def _g_reopen(case: CaseState, p: Any, rules: Rules, now: datetime) -> str | Non
 
 
 GUARDS: dict[str, Guard] = {
+    "book_survey": _g_book_survey,
     "propose_plan": _g_plan,
+    "confirm_plan": _g_confirm_plan,
     "dispatch": _g_dispatch,
     "confirm_visit": _g_confirm_visit,
     "start_work": _g_start,
@@ -187,6 +208,7 @@ GUARDS: dict[str, Guard] = {
     "amend_plan": _g_amend,
     "confirm_amendment": _g_confirm_amendment,
     "complete_work": _g_complete,
+    "accept_work": _g_accept,
     "settle": _g_settle,
     "form_task_group": _g_task_group,
     "propose_solution": _g_solution,

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import unicodedata
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     HttpUrl,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
+from domain.bounds import SKEW, Instant
 from domain.warranty import Area
 
 
@@ -117,6 +120,31 @@ def redact_phones(text: str) -> str:
     return _PHONE_IN_TEXT.sub("[电话]", text)
 
 
+# Characters that show nothing on their own: white space, controls, format characters (zero-width
+# space and joiners, the BOM, direction marks), combining marks without a letter to sit on, and
+# the blank letters (Hangul fillers, the braille blank).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def _invisible(ch: str) -> bool:
+    return ch.isspace() or ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+
+
+def clean_text(text: str) -> str:
+    """Text any field may hold: no NUL (PostgreSQL stores none, so it was a 500 after the
+    request was judged), and, when not empty, at least one character that shows (a name of
+    zero-width spaces is no name)."""
+    if "\x00" in text:
+        raise ValueError("contains a NUL character (\\x00)")
+    if text and all(_invisible(ch) for ch in text):
+        raise ValueError("has only invisible characters (white space, zero-width spaces, joiners, a BOM)")
+    return text
+
+
+# The one text type of every model a request fills (names, addresses, descriptions, notes, ids).
+CleanText = Annotated[str, AfterValidator(clean_text)]
+
 Phone = Annotated[str, AfterValidator(normalize_phone)]
 # Enough to catch a typo; the mail server has the last word.
 Email = Annotated[str, Field(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -160,6 +188,15 @@ ProductModel = Annotated[
 ]
 
 
+# How long ago a customer may have reported what the desk records now. The clocks start at
+# ``reported_at``: a back-dated intake breaches every clock and runs the whole escalation chain
+# (supervisor, manager, the general manager for a complaint) within seconds of its recording
+# (security review I1). A report that reached us late (a letter, a voicemail or a web form left
+# over a holiday, the Spring Festival's week included) is a matter of days; a month covers any
+# such backlog, while a date further back is no late report but a typo or a made-up record.
+REPORTED_BACK = timedelta(days=30)
+
+
 class Intake(BaseModel):
     """What the desk records when a request arrives (DOMAIN.md §1.1)."""
 
@@ -172,16 +209,16 @@ class Intake(BaseModel):
         "(leaks, electrical or gas hazards make a case an emergency).",
     )
     channel: Channel
-    customer_name: str = Field(min_length=1, max_length=100)
+    customer_name: CleanText = Field(min_length=1, max_length=100)
     phone: Phone
     email: Email | None = Field(default=None, description="For messages by email; optional")
     preferred_channel: Literal["sms", "email"] | None = Field(
         default=None, description="How the customer wants to hear from us; the policy's order otherwise"
     )
     locale: Literal["zh-CN", "en"] = Field(default="zh-CN", description="The language of the customer's messages")
-    address: str = Field(min_length=1, max_length=300, description="Project address")
-    house_type: str | None = Field(default=None, max_length=50, description="e.g. 三室两厅")
-    description: str = Field(min_length=1, max_length=4000)
+    address: CleanText = Field(min_length=1, max_length=300, description="Project address")
+    house_type: CleanText | None = Field(default=None, max_length=50, description="e.g. 三室两厅")
+    description: CleanText = Field(min_length=1, max_length=4000)
     attachments: list[HttpUrl] = Field(default_factory=list, max_length=20, description="Photo or video URLs")
     under_warranty: Literal["yes", "no", "unknown"] = "unknown"
     repaired_before: bool = False
@@ -192,13 +229,14 @@ class Intake(BaseModel):
     problem_category: ProblemCategory | None = Field(
         default=None, description="What the problem is about, for the most-frequent-problems report"
     )
-    product: str | None = Field(
+    product: CleanText | None = Field(
         default=None, min_length=1, max_length=100, description="The product concerned, e.g. 实木床架 or 卫生间防水"
     )
     product_model: ProductModel | None = Field(default=None, description="Its model, e.g. BF-1200 (needs product)")
-    reported_at: AwareDatetime | None = Field(
+    reported_at: Instant | None = Field(
         default=None,
-        description="When the customer reported it, if earlier than now; the clocks start here.",
+        description="When the customer reported it, if earlier than now; the clocks start here. "
+        f"With its offset; at most {REPORTED_BACK.days} days ago, and not in the future.",
     )
     major: bool = Field(
         default=False,
@@ -223,6 +261,30 @@ class Intake(BaseModel):
         if self.preferred_channel == "email" and not self.email:
             raise ValueError("preferred_channel is email but no email address is given")
         return self
+
+    @field_validator("reported_at")
+    @classmethod
+    def _reported_lately(cls, reported: datetime | None, info: ValidationInfo) -> datetime | None:
+        # Judged against the clock of whoever validates with ``context={"now": …}`` (the
+        # console's form); the API judges it against its own clock (``reported_at_refusal``).
+        now = info.context.get("now") if isinstance(info.context, dict) else None
+        if now is not None and (reason := reported_at_refusal(reported, now)):
+            raise ValueError(reason)
+        return reported
+
+
+
+
+def reported_at_refusal(reported: datetime | None, now: datetime) -> str | None:
+    """Why an intake's ``reported_at`` cannot start its clocks, or None: in the future (beyond
+    ``SKEW`` for a clock that runs ahead), or more than ``REPORTED_BACK`` ago."""
+    if reported is None:
+        return None
+    if reported > now + SKEW:
+        return f"{reported.isoformat()} is in the future (now: {now.isoformat()})"
+    if reported < now - REPORTED_BACK:
+        return f"{reported.isoformat()} is more than {REPORTED_BACK.days} days ago"
+    return None
 
 
 def received_at(intake: Intake, now: datetime) -> datetime:

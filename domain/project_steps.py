@@ -6,18 +6,21 @@ update's payload. Free text passes ``redact_phones``; nothing asks for personal 
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
+from domain.bounds import Day, Instant
+from domain.models import CleanText
 from domain.revisit import ProjectRevisitAnswers, Trade
 from domain.steps import Note, StaffId, StepInput, Text, _example
 from domain.warranty import Area, DefectCategory
 
 T0 = "2026-11-25T10:00:00+08:00"
-Short = Annotated[str, Field(min_length=1, max_length=200)]
+Short = Annotated[CleanText, Field(min_length=1, max_length=200)]
+# Dates and instants are ``Day`` and ``Instant`` (domain.bounds: 2000 to 2100, a 422 naming the
+# field); how far from today each may lie is domain.project_dates.
 
 
 class RecordNeeds(StepInput):
@@ -62,7 +65,7 @@ class ProposeDesign(StepInput):
 class ConfirmDesign(StepInput):
     model_config = _example(how="signature", confirmed_at=T0)
     how: Literal["written", "signature", "verbal_recorded", "sms", "wechat"]
-    confirmed_at: AwareDatetime
+    confirmed_at: Instant
 
 
 class RejectDesign(StepInput):
@@ -93,7 +96,7 @@ class RecordSiteVisit(StepInput):
 class NotifyMaterials(StepInput):
     model_config = _example(materials=["floor tiles", "sanitary ware"], arrives_on="2026-12-01")
     materials: list[Short] = Field(min_length=1, max_length=50)
-    arrives_on: date
+    arrives_on: Day
 
 
 class ReportProgress(StepInput):
@@ -118,25 +121,25 @@ class RecordDefect(StepInput):
     category: DefectCategory
     area: Area | None = None
     owner: StaffId
-    rectify_by: AwareDatetime
+    rectify_by: Instant
 
 
 class CloseDefect(StepInput):
     model_config = _example(defect=1, note="regrouted; the customer checked it")
-    defect: int = Field(ge=1)
+    defect: int = Field(ge=1, le=10_000)
     note: Note = ""
 
 
 class AcceptCompletion(StepInput):
     model_config = _example(signed_by="customer", signed_at=T0)
     signed_by: Literal["customer", "family_member", "representative"]
-    signed_at: AwareDatetime
+    signed_at: Instant
 
 
 class HandOverProject(StepInput):
     model_config = _example(handover_on="2026-11-25", documents=["completion report", "as-built drawings",
                             "warranty card"], care_instructions=True)
-    handover_on: date
+    handover_on: Day
     documents: list[Short] = Field(min_length=1, max_length=30)
     care_instructions: bool
 

@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,13 +20,24 @@ from pydantic import (
     model_validator,
 )
 
+from domain.bounds import Instant
 from domain.dispatch import window_refusal
-from domain.models import CaseKind, ClockName, Severity, redact_phones
+from domain.models import (
+    CaseKind,
+    CleanText,
+    ClockName,
+    Severity,
+    clean_text,
+    redact_phones,
+)
 
-FreeText = Annotated[str, AfterValidator(redact_phones)]
+# Every instant a step takes is an ``Instant`` (domain.bounds: aware, from 2000 to 2100: a 422
+# naming the field at the API, a refusal in the workflow's validator); how far from now each
+# may lie is its step's guard (domain.guards).
+FreeText = Annotated[str, AfterValidator(clean_text), AfterValidator(redact_phones)]
 Text = Annotated[FreeText, Field(min_length=1, max_length=4000)]
 Note = Annotated[FreeText, Field(max_length=4000)]
-StaffId = Annotated[str, Field(min_length=1, max_length=100, description="a staff id, e.g. tech-017")]
+StaffId = Annotated[CleanText, Field(min_length=1, max_length=100, description="a staff id, e.g. tech-017")]
 Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
 Satisfaction = Literal["very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"]
 # Heard at a revisit (a project's or a repair's) and passed to sales as leads (domain.revisit).
@@ -61,7 +71,7 @@ class SolveRemotely(StepInput):
 
 class BookSurvey(StepInput):
     model_config = _example(appointment=T0, technician="tech-017")
-    appointment: AwareDatetime
+    appointment: Instant
     technician: StaffId
     note: Note = ""
 
@@ -81,7 +91,7 @@ class ProposePlan(StepInput):
     model_config = _example(cause="seal aged", method="replace the seal", materials=["silicone"], labour_hours=2, cost_estimate="0")
     cause: Text
     method: Text
-    materials: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
+    materials: list[Annotated[CleanText, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
     labour_hours: Annotated[Decimal, Field(ge=0, le=1000)]
     cost_estimate: Money | None = Field(
         default=None,
@@ -94,7 +104,7 @@ class Confirmation(StepInput):
 
     model_config = _example(how="verbal_recorded", confirmed_at=T0, through="agent-007")
     how: ConfirmedHow
-    confirmed_at: AwareDatetime
+    confirmed_at: Instant
     through: StaffId
 
 
@@ -107,8 +117,8 @@ class Dispatch(StepInput):
     model_config = _example(task="replace the shower seal", window_start="2026-11-26T14:00:00+08:00",
                             window_end="2026-11-26T16:00:00+08:00", technician="tech-017")
     task: Text
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: Instant
+    window_end: Instant
     requirements: Note = Field(default="", description="e.g. shoe covers, dust sheets, parts to bring")
     technician: StaffId
 
@@ -132,8 +142,8 @@ class StartWork(StepInput):
 class Reschedule(StepInput):
     model_config = _example(window_start="2026-11-27T14:00:00+08:00", window_end="2026-11-27T16:00:00+08:00",
                             reason="the customer is away")
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: Instant
+    window_end: Instant
     reason: Text
 
     @model_validator(mode="after")
@@ -157,7 +167,7 @@ class CompleteWork(StepInput):
 class AcceptWork(StepInput):
     model_config = _example(signed_by="customer", signed_at=T0)
     signed_by: Literal["customer", "family_member", "representative"]
-    signed_at: AwareDatetime
+    signed_at: Instant
     note: Note = ""
 
 
@@ -258,7 +268,7 @@ class Answer(StepInput):
 class HandOver(StepInput):
     model_config = _example(to="design", reply_by="2026-11-25T18:00:00+08:00")
     to: Literal["after_sales", "sales", "product", "design", "construction", "logistics"]
-    reply_by: AwareDatetime
+    reply_by: Instant
 
 
 class ChangeSeverity(StepInput):

@@ -48,7 +48,7 @@ def _hand_over(day: date | str) -> ProjectState:
 
 
 @pytest.mark.parametrize(("day", "reason"), [
-    ("9999-12-01", "is after 2026-11-28"),
+    ("2099-12-01", "is after 2026-11-28"),  # year 9999 is no Day at all (tests/test_bounds.py)
     (TODAY + timedelta(days=4), "is after 2026-11-28"),
     ("2016-01-01", "its warranty ended on 2020-12-31"),
     (SIGNED.date() - timedelta(days=1), "before the completion acceptance was signed (2026-11-20)"),
@@ -79,20 +79,20 @@ def test_handover_dates_at_the_bounds_are_taken():
 
 
 @pytest.mark.parametrize(("stage", "action", "payload", "reason"), [
-    (ProjectStage.design, "confirm_design", {"how": "signature", "confirmed_at": "9999-12-31T23:00:00-08:00"},
-     "the design's confirmation (confirmed_at) 9999-12-31T23:00:00-08:00 is in the future"),
+    (ProjectStage.design, "confirm_design", {"how": "signature", "confirmed_at": "2099-12-31T23:00:00-08:00"},
+     "the design's confirmation (confirmed_at) 2099-12-31T23:00:00-08:00 is in the future"),
     (ProjectStage.design, "confirm_design", {"how": "signature", "confirmed_at": "2016-01-01T10:00:00+08:00"},
      "is before 2019-11-25: longer ago than the longest warranty term"),
     (ProjectStage.acceptance, "accept_completion", {"signed_by": "customer", "signed_at": "2026-11-27T10:00:00+08:00"},
      "the acceptance's signature (signed_at) 2026-11-27T10:00:00+08:00 is in the future"),
-    (ProjectStage.acceptance, "accept_completion", {"signed_by": "customer", "signed_at": "0001-01-01T00:00:00+08:00"},
+    (ProjectStage.acceptance, "accept_completion", {"signed_by": "customer", "signed_at": "2001-01-01T00:00:00+08:00"},
      "is before 2019-11-25"),
     (ProjectStage.acceptance, "record_defect", {"description": "gap", "category": "carpentry", "owner": "pm-05",
-                                                "rectify_by": "9999-12-31T23:00:00-08:00"}, "more than 366 days ahead"),
+                                                "rectify_by": "2099-12-31T23:00:00-08:00"}, "more than 366 days ahead"),
     (ProjectStage.acceptance, "record_defect", {"description": "gap", "category": "carpentry", "owner": "pm-05",
                                                 "rectify_by": "2026-11-25T09:00:00+08:00"}, "has passed already"),
-    (ProjectStage.construction, "notify_materials", {"materials": ["tiles"], "arrives_on": "9999-12-01"},
-     "the materials' arrival 9999-12-01 is not between 2026-10-26 and 2027-11-26"),
+    (ProjectStage.construction, "notify_materials", {"materials": ["tiles"], "arrives_on": "2099-12-01"},
+     "the materials' arrival 2099-12-01 is not between 2026-10-26 and 2027-11-26"),
 ])
 def test_the_other_free_dates_are_bounded(stage, action, payload, reason):
     project = _project(stage)
@@ -125,11 +125,14 @@ async def test_the_desk_hears_409_for_a_far_handover_date_and_the_project_goes_o
         today = now.astimezone(d.ctx.settings.zone).date()
         pid = await to_delivery(d.http, now.isoformat(), INTAKE)
         body = {"documents": ["completion report"], "care_instructions": True}
-        for day, reason in (("9999-12-01", "is after"), ("2016-01-01", "its warranty ended on 2020-12-31")):
+        for day, reason in (("2099-12-01", "is after"), ("2016-01-01", "its warranty ended on 2020-12-31")):
             answer = await d.http.post(f"/projects/{pid}/hand-over", json={**body, "handover_on": day},
                                        headers=headers())
             assert answer.status_code == 409, answer.text
             assert reason in answer.json()["detail"], answer.text
+        beyond = await d.http.post(f"/projects/{pid}/hand-over", json={**body, "handover_on": "9999-12-01"},
+                                   headers=headers())
+        assert beyond.status_code == 422 and beyond.json()["detail"][0]["loc"] == ["body", "handover_on"]
         # Still in delivery, and the latest date allowed starts a warranty the workflow can plan.
         latest = today + timedelta(days=3)
         done = await d.http.post(f"/projects/{pid}/hand-over", json={**body, "handover_on": latest.isoformat()},
