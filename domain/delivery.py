@@ -49,17 +49,56 @@ class QuietHours(_Strict):
         return moment >= self.start or moment < self.end
 
 
+# How long a channel waits on its peer (adapters/notify/channels.py reads these): to connect,
+# and then at each step of sending the request and hearing the answer. Nothing has been sent
+# before the connection stands, so that wait is short; a request the peer may already have is
+# sent again (with the same key) when its answer is given up on, so that wait is long.
+CHANNEL_CONNECT_TIMEOUT = 10
+CHANNEL_TIMEOUT = 30
+# Temporal gives one attempt at least this long (its start-to-close timeout): a connection, a
+# request and a slow answer each within their timeout, and the bookkeeping around them. An
+# attempt cut off while its request is out would be sent again by the next one.
+MIN_ATTEMPT_TIMEOUT = 4 * CHANNEL_TIMEOUT
+# An attempt heartbeats every few seconds while it sends or waits for the database: a worker
+# silent this long is taken for dead, and the attempt is tried again on another.
+HEARTBEAT_TIMEOUT = 20
+
+
 class Retry(_Strict):
     """Per channel: the attempts, the wait before the second one, its growth, and the cap.
-    After the last attempt on the last channel the message is a dead letter."""
+    After the last attempt on the last channel the message is a dead letter.
+
+    ``attempt_timeout`` is how long one attempt may take, waits for the database included
+    (the outbox is written before and after the channel is called, and a database that is
+    away is waited for, not counted as a failed attempt). A policy file's value below
+    ``MIN_ATTEMPT_TIMEOUT`` is refused; a smaller number read back from a running workflow's
+    input (3 s or 30 s, before this rule) is taken as it is, and ``attempt_limit`` raises it."""
 
     attempts: int = Field(default=5, ge=1, le=100)
     first_interval: int = Field(default=10, description="seconds")
     backoff: float = Field(default=2.0, ge=1.0)
     max_interval: int = Field(default=600, description="seconds")
-    attempt_timeout: int = Field(default=30, description="seconds one attempt may take")
+    attempt_timeout: int = Field(default=600, description="seconds one attempt may take, waits for the database included")
 
-    _durations = field_validator("first_interval", "max_interval", "attempt_timeout", mode="before")(_seconds)
+    _durations = field_validator("first_interval", "max_interval", mode="before")(_seconds)
+
+    @field_validator("attempt_timeout", mode="before")
+    @classmethod
+    def _above_the_channels_timeout(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value  # a number: a workflow's input, or a file's bare seconds (see attempt_limit)
+        seconds = _seconds(value)
+        if isinstance(seconds, int) and seconds < MIN_ATTEMPT_TIMEOUT:
+            raise ValueError(
+                f"{value} is too short for one attempt: a channel may wait {CHANNEL_TIMEOUT} s for its peer at "
+                f"each step, so an attempt needs at least {MIN_ATTEMPT_TIMEOUT} s"
+            )
+        return seconds
+
+    @property
+    def attempt_limit(self) -> int:
+        """The attempt's start-to-close timeout: never below ``MIN_ATTEMPT_TIMEOUT``."""
+        return max(self.attempt_timeout, MIN_ATTEMPT_TIMEOUT)
 
 
 class NotifyPolicy(_Strict):

@@ -4,10 +4,20 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import DEFAULT_POLICY
+from conftest import DEFAULT_POLICY, DEMO_POLICY
 
 from domain.calendar import WorkingCalendar
-from domain.delivery import NotifyPolicy, Recipient, release_at, route
+from domain.delivery import (
+    CHANNEL_CONNECT_TIMEOUT,
+    CHANNEL_TIMEOUT,
+    HEARTBEAT_TIMEOUT,
+    MIN_ATTEMPT_TIMEOUT,
+    NotifyPolicy,
+    Recipient,
+    Retry,
+    release_at,
+    route,
+)
 from domain.policy import PolicyError, load_policy, parse_policy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -84,7 +94,24 @@ def test_the_notify_section_is_checked_like_the_rest_of_the_policy():
     data["notify"] = {"customer_channels": ["pigeon"]}
     with pytest.raises(PolicyError, match="notify.customer_channels.0"):
         parse_policy(data, "p.toml")
-    data["notify"] = {"retry": {"first_interval": "30s", "max_interval": "10m", "attempt_timeout": "1m"}}
+    data["notify"] = {"retry": {"first_interval": "30s", "max_interval": "10m", "attempt_timeout": "3m"}}
     retry = parse_policy(data, "p.toml").notify.retry
-    assert (retry.first_interval, retry.max_interval, retry.attempt_timeout) == (30, 600, 60)
+    assert (retry.first_interval, retry.max_interval, retry.attempt_timeout) == (30, 600, 180)
     assert NotifyPolicy().quiet_hours.end.hour == 8
+
+
+def test_an_attempt_outlasts_the_channels_own_timeout():
+    """R6: an attempt that Temporal gives up on while its request is still out is sent again by
+    the next one. A policy file cannot make an attempt shorter than the channel's waits."""
+    data = load_policy(DEFAULT_POLICY).model_dump(mode="json")
+    for short in ("3s", "30s", "1m"):
+        data["notify"] = {"retry": {"attempt_timeout": short}}
+        with pytest.raises(PolicyError, match="notify.retry.attempt_timeout: .*too short for one attempt"):
+            parse_policy(data, "p.toml")
+    for path in (DEFAULT_POLICY, DEMO_POLICY):  # both shipped policies pass
+        assert load_policy(path).notify.retry.attempt_limit > CHANNEL_TIMEOUT
+    # A running workflow's input from before the rule (3 s) still reads; the attempt is given the minimum.
+    legacy = Retry.model_validate_json('{"attempts": 3, "first_interval": 1, "backoff": 2.0, "max_interval": 5, "attempt_timeout": 3}')
+    assert (legacy.attempt_timeout, legacy.attempt_limit) == (3, MIN_ATTEMPT_TIMEOUT)
+    assert MIN_ATTEMPT_TIMEOUT > CHANNEL_CONNECT_TIMEOUT + 2 * CHANNEL_TIMEOUT  # connect, send, hear the answer
+    assert HEARTBEAT_TIMEOUT < MIN_ATTEMPT_TIMEOUT  # a dead worker is noticed long before

@@ -18,12 +18,25 @@ from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import DEAD_LETTER_NOTIFICATION, DELIVER_NOTIFICATION, NOT_IN_OUTBOX, REFUSED
-    from domain.delivery import DeadLetter, DeliveryAttempt, DeliveryPlan, delivery_workflow_id
+    from domain.delivery import HEARTBEAT_TIMEOUT, DeadLetter, DeliveryAttempt, DeliveryPlan, Retry, delivery_workflow_id
 
 _BOOKKEEPING = dict(
     start_to_close_timeout=timedelta(seconds=60),
     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
 )
+
+# Deliveries started before this mark gave an attempt the policy's attempt_timeout (3 s in the
+# demo policy, less than the channel's own 10 s) and no heartbeat: Temporal tried again while
+# the first request was still out. From it on, an attempt heartbeats and is given at least
+# MIN_ATTEMPT_TIMEOUT (domain.delivery), more than a channel ever waits for its peer.
+HEARTBEAT_PATCH = "delivery-attempts-heartbeat"
+
+
+def _attempt_timeouts(retry: Retry, heartbeat: bool) -> dict:
+    if not heartbeat:
+        return dict(start_to_close_timeout=timedelta(seconds=retry.attempt_timeout))
+    return dict(start_to_close_timeout=timedelta(seconds=retry.attempt_limit),
+                heartbeat_timeout=timedelta(seconds=HEARTBEAT_TIMEOUT))
 
 
 @workflow.defn
@@ -35,6 +48,7 @@ class DeliverNotification:
             workflow.set_current_details(f"Held until {plan.not_before.isoformat()} (quiet hours)")
             await workflow.sleep(wait)
         retry = plan.retry
+        timeouts = _attempt_timeouts(retry, workflow.patched(HEARTBEAT_PATCH))
         failures: list[str] = []
         for channel in plan.channels:
             workflow.set_current_details(f"Sending by {channel}")
@@ -43,7 +57,7 @@ class DeliverNotification:
                     DELIVER_NOTIFICATION,
                     DeliveryAttempt(notification_id=plan.notification_id, channel=channel),
                     result_type=str,
-                    start_to_close_timeout=timedelta(seconds=retry.attempt_timeout),
+                    **timeouts,
                     retry_policy=RetryPolicy(
                         initial_interval=timedelta(seconds=retry.first_interval),
                         backoff_coefficient=retry.backoff,

@@ -26,7 +26,13 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-TIMEOUT = httpx.Timeout(10.0)
+from domain.delivery import CHANNEL_CONNECT_TIMEOUT, CHANNEL_TIMEOUT
+
+# Connecting is bounded tightly (nothing was sent before the connection stands); sending the
+# request and waiting for its answer less so: an answer given up on means sending again, and
+# a peer that ignores the key (a chat robot, most mail clients) then shows the message twice.
+# The delivery attempt around a send outlasts these (domain.delivery.MIN_ATTEMPT_TIMEOUT).
+TIMEOUT = httpx.Timeout(CHANNEL_TIMEOUT, connect=CHANNEL_CONNECT_TIMEOUT)
 
 
 class DeliveryFailure(Exception):
@@ -127,10 +133,15 @@ class SmtpChannel:
         mail.set_content(message.long_text)
         context = ssl.create_default_context(cafile=self.ca_file)
         try:
+            # smtplib has one timeout per socket operation: the short one for the connection and
+            # the greeting, then the long one for every command's answer, the end of DATA included
+            # (a server that scans the mail may take a while to accept it).
             if self.security == "ssl":
-                client = smtplib.SMTP_SSL(self.host, self.port, timeout=10, context=context)
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=CHANNEL_CONNECT_TIMEOUT, context=context)
             else:
-                client = smtplib.SMTP(self.host, self.port, timeout=10)
+                client = smtplib.SMTP(self.host, self.port, timeout=CHANNEL_CONNECT_TIMEOUT)
+            client.timeout = CHANNEL_TIMEOUT
+            client.sock.settimeout(CHANNEL_TIMEOUT)
             with client:
                 if self.security == "starttls":
                     client.starttls(context=context)
