@@ -131,10 +131,11 @@ def list_projects(session: Session, f: ProjectFilter, *, page: int, page_size: i
         stmt = stmt.where(Project.breached == f.breached)
     if f.warranty_on:
         stmt = stmt.where(Project.handover_on <= f.warranty_on, Project.warranty_until >= f.warranty_on)
-    if f.text:
-        like = f"%{f.text}%"
-        stmt = stmt.where(or_(Project.project_id.ilike(like), Project.address.ilike(like), Customer.name.ilike(like),
-                              Customer.phone.ilike(like)))
+    if f.text:  # the text as typed: % and _ are no wildcards (as for cases)
+        escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        stmt = stmt.where(or_(Project.project_id.ilike(like, escape="\\"), Project.address.ilike(like, escape="\\"),
+                              Customer.name.ilike(like, escape="\\"), Customer.phone.ilike(like, escape="\\")))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(stmt.order_by(Project.id.desc()).offset((page - 1) * page_size).limit(page_size)).all()
     return list(rows), total or 0
