@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from adapters.storage.db import Database
 from adapters.temporal_client import connect
 from domain import process
+from domain.bounds import FIRST_DAY, LAST_DAY, day_refusal
 from domain.calendar import WorkingCalendar
+from domain.models import CleanText
 from domain.policy import Policy
 from settings import Caller, Settings
 
@@ -108,19 +110,56 @@ def allow(*roles: str):
     return check
 
 
-# The days a request may name: far enough from date.min and date.max that each day's
-# instants exist in every time zone (9999-12-31 has no next day, 0001-01-01 no UTC midnight).
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+class Problems(list):
+    """A 422's ``detail`` as FastAPI writes a request's validation errors (the OpenAPI's
+    ``HTTPValidationError``): a list of ``{loc, msg, type}``. Printed, it is its messages, which
+    is what the console shows next to a form."""
+
+    def __str__(self) -> str:
+        return "; ".join(str(p["msg"]) for p in self)
+
+
+def unprocessable(loc: str | tuple[str, ...], msg: str) -> HTTPException:
+    """The 422 of a request judged by hand, shaped like FastAPI's own: ``loc`` names where the
+    value was, e.g. ``("query", "due")`` or ``("body", "id")``. Raise it."""
+    where = [loc] if isinstance(loc, str) else list(loc)
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, Problems([{"loc": where, "msg": msg, "type": "value_error"}]))
 
 
 def check_day(name: str, day: date | None) -> None:
-    """422 naming the parameter when ``day`` is outside the days a request may name."""
-    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"'{name}' ({day}) must be a day from {FIRST_DAY} to {LAST_DAY}")
+    """422 naming the query parameter when ``day`` is outside the days a request may name
+    (``domain.bounds``: far from date.min and date.max, so each day's instants exist in
+    every time zone)."""
+    if day is not None and day_refusal(day):
+        raise unprocessable(("query", name), f"'{name}' ({day}) must be a day from {FIRST_DAY} to {LAST_DAY}")
 
 
 # A page number: bounded, so an absurd one is a 422 rather than an overflow in the database.
 Page = Annotated[int, Query(ge=1, le=100_000)]
+# A list's search text or a filter's name (a staff id, a skill, a district): no NUL
+# (PostgreSQL refuses it: a 500) and something visible.
+SearchText = Annotated[CleanText | None, Query(min_length=1, max_length=100)]
+
+
+def idempotency_key(
+    key: Annotated[str | None, Header(
+        alias="Idempotency-Key", max_length=200,
+        description="Printable ASCII, 1 to 200 characters: the same key returns the same record",
+        json_schema_extra={"minLength": 1, "pattern": "^[ -~]*[!-~][ -~]*$"},
+    )] = None,
+) -> str | None:
+    """The request's ``Idempotency-Key``, if it sent one: 422 when it is empty (an empty key
+    stored once made every later one a duplicate) or not printable ASCII."""
+    if key is None:
+        return None
+    if not key.strip():
+        raise unprocessable(("header", "Idempotency-Key"), "Idempotency-Key is empty: send a key, or no header")
+    if not all(" " <= ch <= "~" for ch in key):
+        raise unprocessable(("header", "Idempotency-Key"), "Idempotency-Key must be printable ASCII (e.g. a UUID)")
+    return key
+
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 
 DESK = tuple(sorted(process.DESK))
 SUPERVISORS = tuple(sorted(process.SUPERVISORS))

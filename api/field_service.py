@@ -7,16 +7,18 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from fastapi import HTTPException, status
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from adapters.storage import cases as case_file
 from adapters.storage import field_team
 from adapters.storage import technicians as registry
 from adapters.storage.field_tables import QualityCheck, TechnicianCard
-from api.deps import AppContext, check_day
+from api.deps import AppContext, check_day, unprocessable
 from api.technician_service import Suggestion, found, suggest
+from domain.bounds import Instant
 from domain.dispatch import JobIn, Tag, district, window_refusal, work_order_id
+from domain.models import CleanText
 from domain.process import REPAIRS
 from domain.steps import FreeText
 
@@ -28,8 +30,8 @@ class WorkOrderNeeds(BaseModel):
 
     skills: list[Tag] = Field(min_length=1, max_length=10)
     area: Tag | None = Field(default=None, description="district, e.g. 浦东新区; read from the case's address when left out")
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: Instant
+    window_end: Instant
 
     @model_validator(mode="after")
     def _window(self) -> WorkOrderNeeds:
@@ -56,9 +58,7 @@ async def suggest_for(ctx: AppContext, case_no: str, number: int, needs: WorkOrd
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"case {case_no} has {orders} work orders; the next is number {orders + 1}")
     area = needs.area or district(address)
     if area is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "the case's address names no district (区/县): give the work order's 'area'"
-        )
+        raise unprocessable(("body", "area"), "the case's address names no district (区/县): give the work order's 'area'")
     job = JobIn(skills=needs.skills, area=area, window_start=needs.window_start, window_end=needs.window_end)
     return await suggest(ctx, job, work_order=work_order_id(case_no, number))
 
@@ -111,7 +111,7 @@ async def my_jobs(ctx: AppContext, technician_id: str, day: date) -> list[Job]:
 class CardIn(BaseModel):
     color: Literal["yellow", "red"] = Field(description="yellow: a minor fault; red: a major one (e.g. damaged property)")
     reason: FreeText = Field(min_length=1, max_length=1000)
-    work_order: str | None = Field(default=None, max_length=60, description="e.g. AS20261125-0001/1")
+    work_order: CleanText | None = Field(default=None, max_length=60, description="e.g. AS20261125-0001/1")
 
 
 class CardOut(BaseModel):

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.reports import source, weekly
 from adapters.reports.chart import kpi_chart
 from adapters.storage.tables import ReportRow
-from api.deps import AppContext, check_day
+from api.deps import AppContext, check_day, unprocessable
 from domain import kpi
 from domain.targets import MET_WHEN
 
@@ -38,9 +38,9 @@ async def period_of(ctx: AppContext, start: date | None, end: date | None) -> kp
     end = end or today - timedelta(days=1)
     start = start or end - timedelta(days=6)
     if end < start:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"'to' ({end}) is before 'from' ({start})")
+        raise unprocessable(("query", "to"), f"'to' ({end}) is before 'from' ({start})")
     if (end - start).days + 1 > MAX_DAYS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"a period is at most {MAX_DAYS} days")
+        raise unprocessable(("query", "from"), f"a period is at most {MAX_DAYS} days")
     return kpi.Period(
         datetime.combine(start, time(0), tzinfo=zone), datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone)
     )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.storage.tables import Case
 from domain.case import CaseState, workflow_id
 from domain.clocks import ClockState, ClockStatus, Pause
+from domain.models import CleanText
 from domain.process import STEPS, refusal
 from domain.warranty import WarrantyStatus
 from domain.records import (
@@ -223,8 +224,8 @@ class EscalateBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     level: int = Field(default=1, ge=1, le=9)
-    reason: str = Field(min_length=1, max_length=2000)
-    by: str | None = Field(default=None, min_length=1, max_length=100)
+    reason: CleanText = Field(min_length=1, max_length=2000)
+    by: CleanText | None = Field(default=None, min_length=1, max_length=100)
 
 
 class NotificationOut(BaseModel):

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from fastapi import HTTPException, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from adapters.storage import technicians as registry
 from adapters.storage.field_tables import TechnicianRow
-from api.deps import AppContext
+from api.deps import AppContext, unprocessable
+from domain.bounds import LocalTime, instant_refusal
 from domain.dispatch import JobIn, TechnicianIn, rank
+from domain.models import CleanText
+
+
+class TechnicianBody(TechnicianIn):
+    """A technician as the API takes them: the working hours are the company's local times
+    of day, without an offset ("18:00:00+08:00" was a TypeError against the naive default:
+    a 500), and the name has no NUL and something visible."""
+
+    name: CleanText = Field(min_length=1, max_length=100)
+    start: LocalTime = time(9, 0)
+    end: LocalTime = time(18, 0)
 
 
 class TechnicianOut(BaseModel):
@@ -67,7 +79,7 @@ async def register(ctx: AppContext, body: TechnicianIn, by: str) -> TechnicianOu
 
 async def replace(ctx: AppContext, technician_id: str, body: TechnicianIn) -> TechnicianOut:
     if body.id != technician_id:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"the body's id {body.id!r} is not {technician_id!r}")
+        raise unprocessable(("body", "id"), f"the body's id {body.id!r} is not {technician_id!r}")
     now = await ctx.clock()
 
     def write() -> TechnicianOut:
@@ -121,8 +133,8 @@ async def change_status(
             if new == "active":
                 # Seed 003: back to work only after retraining, and the manager says which.
                 if not retraining:
-                    raise HTTPException(
-                        status.HTTP_422_UNPROCESSABLE_CONTENT,
+                    raise unprocessable(
+                        ("body", "retraining"),
                         "reinstating a suspended technician needs 'retraining': the training they completed, and when",
                     )
                 why = f"{reason} (retraining: {retraining})"
@@ -151,7 +163,11 @@ async def history(ctx: AppContext, technician_id: str) -> list[StatusChangeOut]:
 
 async def suggest(ctx: AppContext, body: JobIn, work_order: str | None = None) -> list[Suggestion]:
     """Every technician, the eligible first and best first, each with the reasons. The
-    work order's own booking (a visit being moved) does not count against its technician."""
+    work order's own booking (a visit being moved) does not count against its technician.
+    A window outside the days a request may name is a 422 (its day's end was an overflow)."""
+    for name, at in (("window_start", body.window_start), ("window_end", body.window_end)):
+        if reason := instant_refusal(at):
+            raise unprocessable(("body", name), reason)
     zone = ctx.settings.zone
     local = body.window_start.astimezone(zone)
     day_start = datetime.combine(local.date(), datetime.min.time(), zone)

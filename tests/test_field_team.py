@@ -164,7 +164,7 @@ async def test_suggestions_need_a_district_and_a_real_work_order(env, pg_url, ex
         window = {"skills": ["plumbing"], "window_start": (await tomorrow(d, 9)).isoformat(),
                   "window_end": (await tomorrow(d, 11)).isoformat()}
         bad = await d.http.post(f"/work-orders/{no}/1/suggest", json=window, headers=AGENT)
-        assert bad.status_code == 422 and "names no district" in bad.json()["detail"]
+        assert bad.status_code == 422 and "names no district" in bad.json()["detail"][0]["msg"]
         ranked = await d.http.post(f"/work-orders/{no}/1/suggest", json={**window, "area": "浦东新区"}, headers=AGENT)
         assert ranked.json()[0]["technician_id"] == "tech-017" and ranked.json()[0]["eligible"]
         assert (await d.http.post(f"/work-orders/{no}/3/suggest", json=window, headers=AGENT)).status_code == 404
@@ -188,7 +188,7 @@ async def test_three_yellow_cards_suspend_a_manager_reinstates_after_retraining_
         back = {"status": "active", "reason": "retrained"}
         assert (await d.http.post("/technicians/tech-017/status", json=back, headers=SUPERVISOR)).status_code == 403
         missing = await d.http.post("/technicians/tech-017/status", json=back, headers=MANAGER)
-        assert missing.status_code == 422 and "retraining" in missing.json()["detail"]
+        assert missing.status_code == 422 and "retraining" in missing.json()["detail"][0]["msg"]
         back["retraining"] = "site-conduct course, 2026-11-30"
         assert (await d.http.post("/technicians/tech-017/status", json=back, headers=MANAGER)).json()["status"] == "active"
         again = await d.http.post("/technicians/tech-017/cards", json=card, headers=SUPERVISOR)

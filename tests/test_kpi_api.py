@@ -55,7 +55,7 @@ async def test_kpis_as_json_csv_and_svg_for_a_period(pg_url, db):
 async def test_bad_periods_and_roles_are_4xx(pg_url, db):
     async with api(pg_url) as (http, _):
         reversed_ = await http.get("/kpis", params={"from": "2026-11-22", "to": "2026-11-16"}, headers=MANAGER)
-        assert reversed_.status_code == 422 and "before 'from'" in reversed_.json()["detail"]
+        assert reversed_.status_code == 422 and "before 'from'" in reversed_.json()["detail"][0]["msg"]
         assert (await http.get("/kpis", params={"from": "2025-01-01", "to": "2026-11-16"}, headers=MANAGER)).status_code == 422
         assert (await http.get("/kpis", params={"from": "next monday"}, headers=MANAGER)).status_code == 422
         assert (await http.get("/kpis.csv", params={"by": "region"}, headers=MANAGER)).status_code == 422
@@ -85,7 +85,7 @@ async def test_days_out_of_range_are_422_on_every_kpi_route(pg_url, db):
             for params, named in cases:
                 answer = await http.get(route, params=params, headers=MANAGER)
                 assert answer.status_code == 422, (route, params, answer.status_code)
-                assert answer.json()["detail"] == f"{named} must be a day from 2000-01-01 to 2100-12-31", (route, params)
+                assert answer.json()["detail"][0]["msg"] == f"{named} must be a day from 2000-01-01 to 2100-12-31", (route, params)
         # the bounds themselves are days like any other
         edges = await http.get("/kpis", params={"from": "2000-01-01", "to": "2000-01-07"}, headers=MANAGER)
         assert edges.status_code == 200

@@ -13,7 +13,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from zoneinfo import ZoneInfo
@@ -149,7 +149,7 @@ def to_data(specs: list[FieldSpec], form: dict, zone: ZoneInfo) -> tuple[dict, d
         elif spec.widget == "json":
             try:
                 data[spec.name] = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested too deep ("[[[[…") is no ValueError
                 errors[spec.name] = ["error.json"]
         else:
             data[spec.name] = raw
@@ -164,7 +164,8 @@ def parse(model: type[BaseModel], specs: list[FieldSpec], form: dict, zone: Zone
     if state.errors:
         return None, state
     try:
-        return model.model_validate({**data, **fixed}), state
+        # "now" for the bounds a model judges against the present (an intake's reported_at).
+        return model.model_validate({**data, **fixed}, context={"now": datetime.now(UTC)}), state
     except ValidationError as exc:
         names = {s.name for s in specs}
         for err in exc.errors(include_url=False):

@@ -1,20 +1,30 @@
 """/api/v1/cases: the service desk's door to cases."""
 
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from adapters.archive import service_file
 from adapters.storage import cases as case_file
 from api import case_service
-from api.deps import AppContext, Context, DeskRole, Page, SupervisorCaller, current_caller
+from api.deps import (
+    AppContext,
+    Context,
+    DeskRole,
+    IdempotencyKey,
+    Page,
+    SearchText,
+    SupervisorCaller,
+    current_caller,
+    unprocessable,
+)
 from api.schemas import CaseList, CaseSummary, CaseView, EscalateBody
+from domain.bounds import Instant
 from domain.case import EscalateInput
-from domain.models import CaseKind, Intake, Severity, Stage
+from domain.models import CaseKind, Intake, Severity, Stage, reported_at_refusal
 from domain.process import STEPS, Step
 from settings import Caller
 
@@ -27,11 +37,14 @@ async def open_case(
     ctx: Context,
     role: DeskRole,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey,
 ) -> CaseView:
     """Record a request from any channel and start its case. The same ``Idempotency-Key``
     returns the same case (200) instead of opening another. 202 (``pending``): recorded, but
     Temporal is away; its workflow starts, clocks from the intake time, when it is back."""
+    # Judged on the clock the case is received by, before anything is written.
+    if reason := reported_at_refusal(intake.reported_at, await ctx.clock()):
+        raise unprocessable(("body", "reported_at"), reason)
     case, replayed = await case_service.open_case(ctx, intake, idempotency_key)
     if replayed:
         response.status_code = status.HTTP_200_OK
@@ -49,9 +62,9 @@ async def list_cases(
     severity: Severity | None = None,
     stage: Stage | None = None,
     breached: bool | None = None,
-    breached_since: Annotated[datetime | None, Query(description="a clock breached at or after")] = None,
-    breached_until: Annotated[datetime | None, Query(description="a clock breached before")] = None,
-    text: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    breached_since: Annotated[Instant | None, Query(description="a clock breached at or after (with its offset)")] = None,
+    breached_until: Annotated[Instant | None, Query(description="a clock breached before (with its offset)")] = None,
+    text: SearchText = None,
     sort: Annotated[str, Query(pattern="^(received|deadline)$")] = "received",
     page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import kpi_service
-from api.deps import Context, SupervisorRole
+from api.deps import Context, Page, SupervisorRole
 from domain.kpi import GroupBy
 
 router = APIRouter(tags=["kpis and reports"])
@@ -57,7 +57,7 @@ async def live_counts(ctx: Context, role: SupervisorRole) -> list[dict]:
 async def reports(
     ctx: Context,
     role: SupervisorRole,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[dict]:
     """Every weekly report sent, newest week first."""

@@ -4,7 +4,7 @@ due and the sales leads they produce."""
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -12,7 +12,7 @@ from adapters.archive import warranty_card
 from adapters.notify import project_outbox
 from adapters.storage import projects as project_file
 from api import project_service
-from api.deps import Context, DeskRole, current_caller
+from api.deps import Context, DeskRole, IdempotencyKey, Page, SearchText, check_day, current_caller, unprocessable
 from settings import Caller
 from api.updates import ActionPending
 from api.project_schemas import (
@@ -27,6 +27,8 @@ from api.project_schemas import (
 )
 from api.schemas import NotificationOut, notification_out
 from domain import warranty
+from domain.bounds import Day
+from domain.models import CleanText
 from domain.project import Package, ProjectStage
 from domain.project_process import STEPS, ProjectStep
 from domain.revisit import SecondaryNeed
@@ -37,7 +39,7 @@ router = APIRouter(tags=["projects"])
 @router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectView)
 async def open_project(
     intake: ProjectIntake, ctx: Context, role: DeskRole, response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey,
 ) -> ProjectView:
     """A new project at its first consultation; its workflow starts in ``consultation``. The
     same ``Idempotency-Key`` returns the same project (200). 202 (``pending``): recorded, but
@@ -55,11 +57,11 @@ async def open_project(
 async def list_projects(
     ctx: Context, role: DeskRole, stage: ProjectStage | None = None,
     package: Package | None = None,
-    staff: Annotated[str | None, Query(max_length=100, description="designer or project manager")] = None,
+    staff: Annotated[CleanText | None, Query(max_length=100, description="designer or project manager")] = None,
     breached: bool | None = None,
-    under_warranty_on: Annotated[date | None, Query(description="handed over and still under warranty that day")] = None,
-    text: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    under_warranty_on: Annotated[Day | None, Query(description="handed over and still under warranty that day")] = None,
+    text: SearchText = None,
+    page: Page = 1, page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ProjectList:
     f = project_file.ProjectFilter(stage=stage.value if stage else None, package=package, staff=staff,
                                    breached=breached, warranty_on=under_warranty_on, text=text)
@@ -89,7 +91,7 @@ async def _warranty_state(ctx, project_id: str):
 @router.get("/projects/{project_id}/warranty", response_model=WarrantyView)
 async def get_warranty(
     project_id: str, ctx: Context, role: DeskRole,
-    on: Annotated[date | None, Query(description="the day to judge; today by default")] = None,
+    on: Annotated[Day | None, Query(description="the day to judge; today by default")] = None,
     defect: warranty.DefectCategory | None = None, area: warranty.Area | None = None,
 ) -> WarrantyView:
     """Every term with its end date; with ``defect`` (and ``area``), whether that defect is covered."""
@@ -164,7 +166,7 @@ for _step in STEPS.values():
 @router.get("/revisits", response_model=list[RevisitDue])
 async def revisits_due(
     ctx: Context, role: DeskRole,
-    due: Annotated[str, Query(description="'today' or a date (YYYY-MM-DD)")] = "today",
+    due: Annotated[str, Query(max_length=10, description="'today' or a date (YYYY-MM-DD) from 2000-01-01 to 2100-12-31")] = "today",
 ) -> list[RevisitDue]:
     """Project revisits to make that day: due by then, not recorded, their window still open."""
     if due == "today":
@@ -173,7 +175,8 @@ async def revisits_due(
         try:
             day = date.fromisoformat(due)
         except ValueError:
-            raise HTTPException(422, "due must be 'today' or a date YYYY-MM-DD") from None
+            raise unprocessable(("query", "due"), "due must be 'today' or a date YYYY-MM-DD") from None
+        check_day("due", day)
 
     def read() -> list[RevisitDue]:
         with ctx.db.session() as session:
@@ -185,7 +188,7 @@ async def revisits_due(
 @router.get("/leads", response_model=LeadList)
 async def list_leads(
     ctx: Context, role: DeskRole, need: SecondaryNeed | None = None,
-    page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: Page = 1, page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> LeadList:
     """Secondary needs heard at revisits, for sales, newest first, each with its source revisit."""
 

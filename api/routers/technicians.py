@@ -7,8 +7,14 @@ from pydantic import BaseModel, Field
 
 from api import technician_service as service
 from api.deps import Context, DeskRole, allow_caller
-from api.technician_service import StatusChangeOut, Suggestion, TechnicianOut
-from domain.dispatch import JobIn, TechnicianIn
+from api.technician_service import (
+    StatusChangeOut,
+    Suggestion,
+    TechnicianBody,
+    TechnicianOut,
+)
+from domain.dispatch import JobIn
+from domain.models import CleanText
 from settings import Caller
 
 router = APIRouter(prefix="/technicians", tags=["technicians"])
@@ -17,15 +23,15 @@ ManagerCaller = Annotated[Caller, Depends(allow_caller("manager", "admin"))]
 
 class StatusChange(BaseModel):
     status: Literal["active", "suspended", "removed"]
-    reason: str = Field(min_length=1, max_length=500)
-    retraining: str | None = Field(
+    reason: CleanText = Field(min_length=1, max_length=500)
+    retraining: CleanText | None = Field(
         default=None, min_length=1, max_length=500,
         description="required to reinstate (status active): the training completed, and when",
     )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TechnicianOut)
-async def register(body: TechnicianIn, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
+async def register(body: TechnicianBody, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
     """Register a technician (409 if the id is taken)."""
     return await service.register(ctx, body, by=caller.acting_as(None))
 
@@ -55,7 +61,7 @@ async def read(technician_id: str, ctx: Context, role: DeskRole) -> TechnicianOu
 
 
 @router.put("/{technician_id}", response_model=TechnicianOut)
-async def replace(technician_id: str, body: TechnicianIn, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
+async def replace(technician_id: str, body: TechnicianBody, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
     """Change a technician's details (skills, areas, days, hours, capacity); not the status."""
     return await service.replace(ctx, technician_id, body)
 
