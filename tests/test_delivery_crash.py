@@ -30,7 +30,7 @@ def start_worker(env: WorkflowEnvironment, pg_url: str, queue: str, sms_url: str
         "AFTERSALES_DATABASE_URL": pg_url,
         "AFTERSALES_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "AFTERSALES_TEMPORAL_TASK_QUEUE": queue,
-        "AFTERSALES_POLICY": str(DEMO_POLICY),  # attempts time out after 3 s
+        "AFTERSALES_POLICY": str(DEMO_POLICY),  # retries a second apart; a killed worker's attempt ends at its heartbeat timeout
         "AFTERSALES_SMS_URL": sms_url,
     }
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=variables, stdout=log, stderr=subprocess.STDOUT)
@@ -67,6 +67,7 @@ async def test_a_worker_killed_between_acceptance_and_the_status_write_sends_exa
             assert (cut_off.status, cut_off.attempts) == ("sending", 1)
 
             workers.append(start_worker(env, pg_url, queue, f"{sms.url}/sms", log))
+            # The cut-off attempt is given up after HEARTBEAT_TIMEOUT (20 s), not its 2-minute limit.
             await eventually(lambda: acknowledgement(ctx).status == "sent", timeout=60)
             sent = acknowledgement(ctx)
             requests = [r for r in sms.requests if r.headers.get("idempotency-key") == sent.key]
