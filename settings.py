@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     quality_sample_seed: str = Field(default=DEV_QUALITY_SEED, min_length=8)
     # Prefix of case numbers: AS20261122-0001.
     case_prefix: str = Field(default="AS", pattern=r"^[A-Z]{1,4}$")
+    # The largest request body the API takes (api/middleware.py): a larger one is refused
+    # with 413 before it is read. Our largest bodies are a few KB; the console's forms are
+    # held to 64 KB on their own, so the limit may not go below that.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
 
     # -- channels: each is on when its address is set (README: "Notifications") ------------
     smtp_host: str = ""

@@ -17,6 +17,7 @@ from temporalio.client import Client
 from adapters.storage.db import Database
 from api import console, repair
 from api.deps import AppContext, TemporalGateway
+from api.middleware import install as install_middleware
 from api.routers import cases, field_team, health, notifications, technicians
 from api.routers import kpis
 from api.routers import projects
@@ -87,5 +88,6 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(projects.router, prefix="/api/v1")
     app.include_router(health.router, prefix="/api/v1")
     console.install(app)  # the web console under /console, on the same services
+    install_middleware(app, ctx.settings)  # body limit, security headers, SQL errors without their text
     return app
 

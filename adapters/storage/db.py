@@ -45,6 +45,10 @@ class Database:
             engine_args.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         else:
             engine_args.setdefault("pool_pre_ping", True)  # survive a restarted database
+        # No bind values in an error's text: they are names, phones and addresses, and an
+        # error's text reaches logs and Temporal histories. (PostgreSQL's own DETAIL can still
+        # name a key's value: the API logs only the class, activities only the SQLSTATE.)
+        engine_args.setdefault("hide_parameters", True)
         self.engine: Engine = create_engine(url, **engine_args)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)

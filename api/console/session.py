@@ -86,7 +86,10 @@ def locale_of(request: Request) -> str:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    # https as the proxy reports it (X-Forwarded-Proto, trusted from the proxy's address
+    # only); and in production always, even if uvicorn was not told to trust the proxy: a
+    # browser never sends the cookie in clear (and over plain http it keeps none at all).
+    return request.url.scheme == "https" or get_context(request).settings.environment == "production"
 
 
 def sign_in(ctx: AppContext, request: Request, response: Response, token: str) -> Caller | None:
