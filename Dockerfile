@@ -21,8 +21,8 @@ ENV AFTERSALES_ENVIRONMENT=production \
     AFTERSALES_API_PORT=8000
 EXPOSE 8000
 # No access log: a search URL can carry a customer's phone or name (GET /cases?text=…).
-# Behind the TLS proxy (another container, so not 127.0.0.1) X-Forwarded-Proto says https,
-# which the console needs to mark its session cookie Secure; set FORWARDED_ALLOW_IPS to the
-# proxy's address to trust only it.
-ENV FORWARDED_ALLOW_IPS="*"
+# X-Forwarded-For and -Proto are believed only from FORWARDED_ALLOW_IPS: here nobody but the
+# container itself; docker-compose.yml sets it to the TLS proxy's fixed address. Never "*":
+# with the port reachable, anyone could claim https or another client address.
+ENV FORWARDED_ALLOW_IPS="127.0.0.1"
 CMD ["uvicorn", "--factory", "api.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--no-access-log"]
