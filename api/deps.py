@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Query, Request, status
+from fastapi import Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
@@ -136,6 +136,12 @@ def check_day(name: str, day: date | None) -> None:
 
 # A page number: bounded, so an absurd one is a 422 rather than an overflow in the database.
 Page = Annotated[int, Query(ge=1, le=100_000)]
+# A case number, project id or staff id in the path: no control character (a NUL reaches
+# PostgreSQL, which refuses it: a 500), bounded; an unknown one is then simply a 404.
+PathId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# A row's number in the path (a notification, a report, a work order): within a bigint, so an
+# absurd one is a 422 rather than an overflow in the database.
+PathNumber = Annotated[int, Path(ge=1, le=2**53)]
 # A list's search text or a filter's name (a staff id, a skill, a district): no NUL
 # (PostgreSQL refuses it: a 500) and something visible.
 SearchText = Annotated[CleanText | None, Query(min_length=1, max_length=100)]

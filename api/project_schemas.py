@@ -8,7 +8,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.storage.project_tables import Project, RevisitTaskRow, SalesLead
-from domain.models import Channel, Phone
+from domain.models import Channel, CleanText, Phone
 from domain.project import Package, ProjectState, workflow_id
 from domain.project_process import STEPS, refusal
 from domain.warranty import TermEnd, WarrantyStatus
@@ -24,10 +24,10 @@ class ProjectIntake(BaseModel):
                                          "package": "full", "channel": "store"}]},
     )
 
-    customer_name: str = Field(min_length=1, max_length=100)
+    customer_name: CleanText = Field(min_length=1, max_length=100)
     phone: Phone
-    address: str = Field(min_length=1, max_length=300)
-    house_type: str | None = Field(default=None, max_length=50)
+    address: CleanText = Field(min_length=1, max_length=300)
+    house_type: CleanText | None = Field(default=None, max_length=50)
     package: Package = Field(description="half (半包), full (全包) or whole_house (整装)")
     channel: Channel
 

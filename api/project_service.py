@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.storage import projects as project_file
 from adapters.storage.project_tables import Project
 from api import updates
-from api.deps import AppContext
+from api.deps import AppContext, unprocessable
 from settings import Caller
 from api.project_schemas import ProjectIntake, ProjectView, project_view
 from domain import search_attributes as sa
@@ -195,7 +195,7 @@ def case_warranty(ctx: AppContext, project_id: str, defect, area, on: date) -> w
     with ctx.db.session() as session:
         p = project_file.get_project(session, project_id)
     if p is None:
-        raise HTTPException(422, f"no project {project_id}: check the project id")
+        raise unprocessable(("body", "project_id"), f"no project {project_id}: check the project id")
     state = ProjectState.model_validate(p.state) if p.state else None
     if p.handover_on is None or state is None or state.warranty is None:
         return None

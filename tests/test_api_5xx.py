@@ -192,3 +192,25 @@ async def test_each_hand_raised_422_has_a_list_detail(pg_url, db):
         await http.post("/technicians/tech-017/status", json={"status": "suspended", "reason": "x"}, headers=MANAGER)
         refused(await http.post("/technicians/tech-017/status", json={"status": "active", "reason": "back"},
                                 headers=MANAGER), "body", "retraining")
+
+
+async def test_nul_in_a_path_or_a_project_intake_is_422_and_an_absurd_row_number_too(env, pg_url, executor, db):
+    """Path ids and numbers, and a project's intake text, are bounded like every other input."""
+    from desk import ROLE_TOKENS, desk
+
+    async with desk(env, pg_url, executor) as d:
+        agent, supervisor = ROLE_TOKENS["agent"], ROLE_TOKENS["supervisor"]
+        for url in ("/cases/AS%00", "/projects/PJ%00", "/technicians/t%00"):
+            answer = await d.http.get(url, headers=agent)
+            assert answer.status_code == 422, (url, answer.status_code, answer.text)
+            assert isinstance(answer.json()["detail"], list)
+        answer = await d.http.post("/notifications/99999999999999999999/retry", headers=supervisor)
+        assert answer.status_code == 422, answer.text
+        body = {"customer_name": "李\x00先生", "phone": "13912345678", "address": "上海市徐汇区1号", "package": "full",
+                "channel": "store"}
+        answer = await d.http.post("/projects", json=body, headers=agent)
+        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == "customer_name", answer.text
+        answer = await d.http.post("/cases", json={"kind": "repair", "channel": "hotline", "customer_name": "王女士",
+                                                   "phone": "13812345678", "address": "上海市浦东新区1号",
+                                                   "description": "漏水", "project_id": "PJ999999"}, headers=agent)
+        assert answer.status_code == 422 and isinstance(answer.json()["detail"], list), answer.text

@@ -16,6 +16,7 @@ from api.deps import (
     DeskRole,
     IdempotencyKey,
     Page,
+    PathId,
     SearchText,
     SupervisorCaller,
     current_caller,
@@ -84,7 +85,7 @@ async def list_cases(
 
 
 @router.get("/{case_no}", response_model=CaseView)
-async def get_case(case_no: str, ctx: Context, role: DeskRole) -> CaseView:
+async def get_case(case_no: PathId, ctx: Context, role: DeskRole) -> CaseView:
     """The live case: every clock with its deadline and whether it was met, warned or breached."""
     return await case_service.view(ctx, case_no)
 
@@ -96,7 +97,7 @@ def _action_route(step: Step) -> None:
 
     # No "from __future__ import annotations" in this module: FastAPI reads the body model
     # from the annotation, which must be the real class here.
-    async def endpoint(case_no: str, body: step.payload, ctx: Context, caller: Caller = who) -> CaseView | JSONResponse:  # type: ignore[valid-type]
+    async def endpoint(case_no: PathId, body: step.payload, ctx: Context, caller: Caller = who) -> CaseView | JSONResponse:  # type: ignore[valid-type]
         try:
             return await case_service.act(ctx, case_no, step.name, body, caller)
         except case_service.ActionPending:
@@ -124,13 +125,13 @@ for _step in STEPS.values():
 
 
 @router.post("/{case_no}/escalate", status_code=status.HTTP_202_ACCEPTED)
-async def escalate(case_no: str, body: EscalateBody, ctx: Context, caller: SupervisorCaller) -> dict:
+async def escalate(case_no: PathId, body: EscalateBody, ctx: Context, caller: SupervisorCaller) -> dict:
     """A supervisor or manager escalates the case to a level; the chain for that level is told."""
     await case_service.escalate(ctx, case_no, EscalateInput(level=body.level, reason=body.reason, by=caller.acting_as(body.by)))
     return {"case_no": case_no, "level": body.level, "accepted": True}
 
 
-def _service_file(ctx: AppContext, case_no: str):
+def _service_file(ctx: AppContext, case_no: PathId):
     """A reader of the archived file of a closed case, or of a draft of a live one."""
 
     def read() -> tuple[dict, str] | None:
@@ -148,7 +149,7 @@ def _service_file(ctx: AppContext, case_no: str):
 
 
 @router.get("/{case_no}/service-file")
-async def service_file_json(case_no: str, ctx: Context, role: DeskRole) -> dict:
+async def service_file_json(case_no: PathId, ctx: Context, role: DeskRole) -> dict:
     """The case's complete service file as JSON: intake, survey, plan rounds, work orders,
     acceptance, settlement, revisit, notes, the SLA record, escalations and the timeline."""
     found = await run_in_threadpool(_service_file(ctx, case_no))
@@ -158,7 +159,7 @@ async def service_file_json(case_no: str, ctx: Context, role: DeskRole) -> dict:
 
 
 @router.get("/{case_no}/service-file.html", response_class=HTMLResponse)
-async def service_file_html(case_no: str, ctx: Context, role: DeskRole) -> HTMLResponse:
+async def service_file_html(case_no: PathId, ctx: Context, role: DeskRole) -> HTMLResponse:
     """The same file as a printable HTML document."""
     found = await run_in_threadpool(_service_file(ctx, case_no))
     if found is None:

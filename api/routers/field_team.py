@@ -11,8 +11,24 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, status
 
 from api import field_service as service
-from api.deps import Context, DeskRole, Page, SupervisorCaller, allow_caller
-from api.field_service import CardIn, CardOut, Job, QualityCheckIn, QualityCheckList, QualityCheckOut, WorkOrderNeeds
+from api.deps import (
+    Context,
+    DeskRole,
+    Page,
+    PathId,
+    PathNumber,
+    SupervisorCaller,
+    allow_caller,
+)
+from api.field_service import (
+    CardIn,
+    CardOut,
+    Job,
+    QualityCheckIn,
+    QualityCheckList,
+    QualityCheckOut,
+    WorkOrderNeeds,
+)
 from api.technician_service import Suggestion
 from domain.dispatch import work_order_id
 from settings import Caller
@@ -22,7 +38,7 @@ Technician = Annotated[Caller, Depends(allow_caller("technician"))]
 
 
 @router.post("/work-orders/{case_no}/{number}/suggest", response_model=list[Suggestion])
-async def suggest(case_no: str, number: int, body: WorkOrderNeeds, ctx: Context, role: DeskRole) -> list[Suggestion]:
+async def suggest(case_no: PathId, number: PathNumber, body: WorkOrderNeeds, ctx: Context, role: DeskRole) -> list[Suggestion]:
     """Who should take the case's work order ``number`` (the next one is one more than it
     has): every technician, the eligible first and best first, each with the reasons. The
     desk dispatches to the first (``POST /cases/{case_no}/dispatch``) or picks another."""
@@ -37,7 +53,7 @@ async def my_jobs(ctx: Context, caller: Technician, day: date | None = None) -> 
 
 
 @router.post("/technicians/{technician_id}/cards", status_code=status.HTTP_201_CREATED, response_model=CardOut)
-async def give_card(technician_id: str, body: CardIn, ctx: Context, caller: SupervisorCaller) -> CardOut:
+async def give_card(technician_id: PathId, body: CardIn, ctx: Context, caller: SupervisorCaller) -> CardOut:
     """A yellow card (minor fault) or a red card (major fault) with the reason. The policy's
     number of yellow cards since the last reinstatement suspends for retraining; a red card
     removes. ``status_after`` says what the card did."""
@@ -45,7 +61,7 @@ async def give_card(technician_id: str, body: CardIn, ctx: Context, caller: Supe
 
 
 @router.get("/technicians/{technician_id}/cards", response_model=list[CardOut])
-async def list_cards(technician_id: str, ctx: Context, role: DeskRole) -> list[CardOut]:
+async def list_cards(technician_id: PathId, ctx: Context, role: DeskRole) -> list[CardOut]:
     return await service.list_cards(ctx, technician_id)
 
 
@@ -63,7 +79,7 @@ async def quality_queue(
 
 
 @router.post("/quality-checks/{case_no}/{number}", response_model=QualityCheckOut)
-async def record_check(case_no: str, number: int, body: QualityCheckIn, ctx: Context, caller: SupervisorCaller) -> QualityCheckOut:
+async def record_check(case_no: PathId, number: PathNumber, body: QualityCheckIn, ctx: Context, caller: SupervisorCaller) -> QualityCheckOut:
     """The check's result (by phone or on site, passed or failed, notes); a failed check can
     give the technician a card. 409 if it was already checked."""
     return await service.record_check(ctx, work_order_id(case_no, number), body, by=caller.acting_as(None))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import kpi_service
-from api.deps import Context, Page, SupervisorRole
+from api.deps import Context, Page, PathNumber, SupervisorRole
 from domain.kpi import GroupBy
 
 router = APIRouter(tags=["kpis and reports"])
@@ -65,10 +65,10 @@ async def reports(
 
 
 @router.get("/reports/{report_id}.html", response_class=HTMLResponse)
-async def report_html(report_id: int, ctx: Context, role: SupervisorRole) -> HTMLResponse:
+async def report_html(report_id: PathNumber, ctx: Context, role: SupervisorRole) -> HTMLResponse:
     return HTMLResponse((await kpi_service.report(ctx, report_id)).html)
 
 
 @router.get("/reports/{report_id}")
-async def report(report_id: int, ctx: Context, role: SupervisorRole) -> dict:
+async def report(report_id: PathNumber, ctx: Context, role: SupervisorRole) -> dict:
     return kpi_service.report_json(await kpi_service.report(ctx, report_id))

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from api import notification_service
-from api.deps import Context, DeskRole, Page, SupervisorRole
+from api.deps import Context, DeskRole, Page, PathId, PathNumber, SupervisorRole
 from api.schemas import NotificationOut
 
 router = APIRouter(tags=["notifications"])
@@ -20,7 +20,7 @@ class DeadLetters(BaseModel):
 
 
 @router.get("/cases/{case_no}/notifications", response_model=list[NotificationOut])
-async def case_notifications(case_no: str, ctx: Context, role: DeskRole) -> list[NotificationOut]:
+async def case_notifications(case_no: PathId, ctx: Context, role: DeskRole) -> list[NotificationOut]:
     """Every message of the case, oldest first, with its delivery status."""
     return await notification_service.for_case(ctx, case_no)
 
@@ -43,6 +43,6 @@ async def dead_letters(
     response_model=NotificationOut,
     responses={404: {"description": "no such notification"}, 409: {"description": "not a dead letter, or already being retried"}},
 )
-async def retry(notification_id: int, ctx: Context, role: SupervisorRole) -> NotificationOut:
+async def retry(notification_id: PathNumber, ctx: Context, role: SupervisorRole) -> NotificationOut:
     """Send a dead letter again, now, over the channels configured today."""
     return await notification_service.retry(ctx, notification_id, by=role)

@@ -12,9 +12,17 @@ from adapters.archive import warranty_card
 from adapters.notify import project_outbox
 from adapters.storage import projects as project_file
 from api import project_service
-from api.deps import Context, DeskRole, IdempotencyKey, Page, SearchText, check_day, current_caller, unprocessable
-from settings import Caller
-from api.updates import ActionPending
+from api.deps import (
+    Context,
+    DeskRole,
+    IdempotencyKey,
+    Page,
+    PathId,
+    SearchText,
+    check_day,
+    current_caller,
+    unprocessable,
+)
 from api.project_schemas import (
     LeadList,
     LeadOut,
@@ -26,12 +34,14 @@ from api.project_schemas import (
     WarrantyView,
 )
 from api.schemas import NotificationOut, notification_out
+from api.updates import ActionPending
 from domain import warranty
 from domain.bounds import Day
 from domain.models import CleanText
 from domain.project import Package, ProjectStage
 from domain.project_process import STEPS, ProjectStep
 from domain.revisit import SecondaryNeed
+from settings import Caller
 
 router = APIRouter(tags=["projects"])
 
@@ -75,12 +85,12 @@ async def list_projects(
 
 
 @router.get("/projects/{project_id}", response_model=ProjectView)
-async def get_project(project_id: str, ctx: Context, role: DeskRole) -> ProjectView:
+async def get_project(project_id: PathId, ctx: Context, role: DeskRole) -> ProjectView:
     """The live project from its workflow (the project file's copy when Temporal cannot answer)."""
     return await project_service.view(ctx, project_id)
 
 
-async def _warranty_state(ctx, project_id: str):
+async def _warranty_state(ctx, project_id: PathId):
     p = await project_service.load(ctx, project_id)
     state, _ = await project_service.state(ctx, p)
     if state.warranty is None:
@@ -90,7 +100,7 @@ async def _warranty_state(ctx, project_id: str):
 
 @router.get("/projects/{project_id}/warranty", response_model=WarrantyView)
 async def get_warranty(
-    project_id: str, ctx: Context, role: DeskRole,
+    project_id: PathId, ctx: Context, role: DeskRole,
     on: Annotated[Day | None, Query(description="the day to judge; today by default")] = None,
     defect: warranty.DefectCategory | None = None, area: warranty.Area | None = None,
 ) -> WarrantyView:
@@ -106,7 +116,7 @@ async def get_warranty(
 
 
 @router.get("/projects/{project_id}/warranty-card.html", response_class=HTMLResponse)
-async def get_warranty_card(project_id: str, ctx: Context, role: DeskRole) -> HTMLResponse:
+async def get_warranty_card(project_id: PathId, ctx: Context, role: DeskRole) -> HTMLResponse:
     """The warranty card (保修卡) issued at the handover: the terms and their end dates, printable."""
     p, state = await _warranty_state(ctx, project_id)
     if p.warranty_card_html is not None:
@@ -119,7 +129,7 @@ async def get_warranty_card(project_id: str, ctx: Context, role: DeskRole) -> HT
 
 
 @router.get("/projects/{project_id}/notifications", response_model=list[NotificationOut])
-async def project_notifications(project_id: str, ctx: Context, role: DeskRole) -> list[NotificationOut]:
+async def project_notifications(project_id: PathId, ctx: Context, role: DeskRole) -> list[NotificationOut]:
     """Every message of the project (progress reports, problems, materials, revisits, greetings,
     defects to their owners) with its delivery status; oldest first."""
     p = await project_service.load(ctx, project_id)
@@ -137,7 +147,7 @@ def _step_route(step: ProjectStep) -> None:
     # annotation, which must be the real class.
     who = Depends(current_caller)
 
-    async def endpoint(project_id: str, body: step.payload, ctx: Context, caller: Caller = who) -> ProjectView | JSONResponse:  # type: ignore[valid-type]
+    async def endpoint(project_id: PathId, body: step.payload, ctx: Context, caller: Caller = who) -> ProjectView | JSONResponse:  # type: ignore[valid-type]
         try:
             return await project_service.act(ctx, project_id, step.name, body, caller)
         except ActionPending:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
 from api import technician_service as service
-from api.deps import Context, DeskRole, allow_caller
+from api.deps import Context, DeskRole, PathId, allow_caller
 from api.technician_service import (
     StatusChangeOut,
     Suggestion,
@@ -56,24 +56,24 @@ async def suggest(body: JobIn, ctx: Context, role: DeskRole) -> list[Suggestion]
 
 
 @router.get("/{technician_id}", response_model=TechnicianOut)
-async def read(technician_id: str, ctx: Context, role: DeskRole) -> TechnicianOut:
+async def read(technician_id: PathId, ctx: Context, role: DeskRole) -> TechnicianOut:
     return await service.read(ctx, technician_id)
 
 
 @router.put("/{technician_id}", response_model=TechnicianOut)
-async def replace(technician_id: str, body: TechnicianBody, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
+async def replace(technician_id: PathId, body: TechnicianBody, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
     """Change a technician's details (skills, areas, days, hours, capacity); not the status."""
     return await service.replace(ctx, technician_id, body)
 
 
 @router.post("/{technician_id}/status", response_model=TechnicianOut)
-async def change_status(technician_id: str, body: StatusChange, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
+async def change_status(technician_id: PathId, body: StatusChange, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
     """Suspend, remove or reinstate (active, after retraining: manager or admin only) a
     technician, with the reason; kept as history. A removal is final."""
     return await service.change_status(ctx, technician_id, body.status, body.reason, by=caller.acting_as(None), retraining=body.retraining)
 
 
 @router.get("/{technician_id}/history", response_model=list[StatusChangeOut])
-async def history(technician_id: str, ctx: Context, role: DeskRole) -> list[StatusChangeOut]:
+async def history(technician_id: PathId, ctx: Context, role: DeskRole) -> list[StatusChangeOut]:
     """Every status change of the technician, oldest first: who, when and why."""
     return await service.history(ctx, technician_id)
