@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-from temporalio.exceptions import ApplicationError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from activities.contracts import PERMANENT, TRANSIENT
 
@@ -38,6 +39,8 @@ def is_transient(exc: BaseException) -> bool:
         # No SQLSTATE (SQLite, or the driver never reached the server): an operational or
         # interface error is the database being away or locked.
         return isinstance(exc, (OperationalError, InterfaceError))
+    if isinstance(exc, PoolTimeout):
+        return True  # every pooled connection was busy: the next attempt may find one
     if isinstance(exc, SQLAlchemyError):
         return False  # a statement that cannot be built or bound fails again
     return isinstance(exc, (ConnectionError, TimeoutError))
@@ -62,8 +65,8 @@ def classified(what: str) -> Iterator[None]:
     ``LookupError`` ("not in the file", which the caller turns into its own type) pass."""
     try:
         yield
-    except ApplicationError:
-        raise
+    except (ApplicationError, CancelledError):
+        raise  # already classified; a cancelled attempt (worker shutdown, timeout) is no failure
     except Exception as exc:
         if type(exc) is LookupError:
             raise  # "not in the file": the caller names what is missing (no personal data)

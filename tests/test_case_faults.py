@@ -174,3 +174,19 @@ def test_P1_a_write_failure_names_no_customer():
         message = err.message
         assert err.non_retryable and err.type == "PermanentWriteError"
     assert PHONE not in message and NAME not in message and "ValueError" in message
+
+
+def test_a_cancelled_write_is_no_failure_and_a_busy_pool_is_transient():
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+    from temporalio.exceptions import ApplicationError, CancelledError
+
+    from activities.failures import classified, is_transient
+
+    try:
+        with classified("recording event #3 of AS20261130-0001"):
+            raise CancelledError("the worker is stopping")
+    except CancelledError:
+        pass
+    except ApplicationError as err:  # pragma: no cover - the bug this guards against
+        raise AssertionError(f"a cancellation was turned into {err.type}") from None
+    assert is_transient(PoolTimeout("QueuePool limit reached"))

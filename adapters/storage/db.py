@@ -45,6 +45,9 @@ class Database:
             engine_args.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         else:
             engine_args.setdefault("pool_pre_ping", True)  # survive a restarted database
+            # An unreachable host fails in seconds (a transient error, retried), not after the
+            # system's two minutes with an activity thread held and no heartbeat.
+            engine_args.setdefault("connect_args", {"connect_timeout": 10})
         # No bind values in an error's text: they are names, phones and addresses, and an
         # error's text reaches logs and Temporal histories. (PostgreSQL's own DETAIL can still
         # name a key's value: the API logs only the class, activities only the SQLSTATE.)
