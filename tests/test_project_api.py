@@ -118,7 +118,7 @@ async def test_revisits_due_leads_lists_and_the_desks_errors(env, pg_url, execut
         assert (await d.http.get("/revisits", params={"due": "soon"}, headers=AGENT)).status_code == 422
         assert (await d.http.get("/leads", params={"need": "yacht"}, headers=AGENT)).status_code == 422
         unknown = await d.http.post("/cases", json={**INTAKE_CASE, "project_id": "PJ999999"}, headers=AGENT)
-        assert unknown.status_code == 422 and "PJ999999" in unknown.json()["detail"]
+        assert unknown.status_code == 422 and "PJ999999" in unknown.json()["detail"][0]["msg"]
 
         # The same Idempotency-Key gives the same project.
         key = {"Idempotency-Key": "store-visit-0001", **AGENT}
