@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import signal
 import sys
@@ -22,7 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,21 +33,12 @@ if str(REPO) not in sys.path:
 import httpx  # noqa: E402
 
 from bench import checks, load, stack  # noqa: E402
+from bench.report import Fault, report  # noqa: E402
+from bench.snapshot import take  # noqa: E402
 from bench.peers import LoggingPeer, read_log  # noqa: E402
 
 WORKER_READY = "worker polling task queue"
 POLICY = "policies/demo-seconds.toml"
-
-
-@dataclass
-class Fault:
-    what: str
-    kill_at: float  # seconds after the load started
-    restart_at: float | None = None
-    ready_at: float | None = None  # worker: its "polling" line; API and Temporal: /healthz 200
-    events_at: float | None = None  # first case event written after the restart
-    first_2xx_at: float | None = None  # first intake answered 2xx after the kill
-    client_errors: int = 0  # tries that failed between the kill and that first 2xx
 
 
 class Bench:
@@ -60,7 +52,11 @@ class Bench:
         self.peers: list[LoggingPeer] = []
         self.monitor_stop = threading.Event()
         self.samples: list[tuple[float, int]] = []  # (time, case events in the file)
+        self.first_seen: dict[tuple[int, int], float] = {}  # (case id, seq) -> when the monitor first saw it
+        self.seen_lock = threading.Lock()
+        self.loadavg: list[tuple[float, float]] = []  # (time, 1-minute load average): others' work on the machine
         self.t0 = 0.0  # when the load started
+        self.clocks_done: float | None = None
 
     # -- bringing the stack up ----------------------------------------------------------------
 
@@ -149,15 +145,25 @@ class Bench:
             raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode} (see {proc.log_path})")
 
     def monitor(self) -> None:
-        """Case events in the file, four times a second: when work stops and starts again."""
+        """Case events in the file, four times a second: when each (case, seq) was first seen
+        (when the desk could read it), and when work stops and starts again."""
         conn = stack.connect(self.db_url)
         conn.autocommit = True
+        top = 0
         try:
             with conn.cursor() as cur:
                 while not self.monitor_stop.wait(0.25):
                     try:
-                        cur.execute("select count(*) from case_events")
-                        self.samples.append((time.time(), cur.fetchone()[0]))
+                        # Ids are taken at insert and committed a moment later: look back a little.
+                        cur.execute("select id, case_id, seq from case_events where id > %s", (top - 500,))
+                        now = time.time()
+                        with self.seen_lock:
+                            for id_, case_id, seq in cur.fetchall():
+                                top = max(top, id_)
+                                self.first_seen.setdefault((case_id, seq), now)
+                            self.samples.append((now, len(self.first_seen)))
+                        if len(self.samples) % 20 == 0:
+                            self.loadavg.append((time.time(), os.getloadavg()[0]))
                     except Exception:
                         pass
         finally:
@@ -243,15 +249,21 @@ class Bench:
         print(f"load done in {load_time:.1f} s; waiting (at most {a.drain_timeout:.0f} s) for every clock and message", flush=True)
         drained_after = await self.drain(items, a.drain_timeout)
         await asyncio.sleep(5)  # a late double would show now
-        snap = checks.take(self.conn)
+        snap = take(self.conn)
         workflows = await self.workflows()
         peer = sorted((r for p in self.peers for r in read_log(p.log_path)), key=lambda r: r.t)
         kills = [self.t0 + f.kill_at for f in faults if f.what == "worker"]
-        result = checks.evaluate(snap, items, self.policy, peer=peer, workflows=workflows, worker_kills=kills, final=True)
+        with self.seen_lock:
+            seen = dict(self.first_seen)
+        result = checks.evaluate(snap, items, self.policy, peer=peer, workflows=workflows, worker_kills=kills, final=True,
+                                 first_seen=seen)
         self.recovery(faults, items)
         result.figures["load s"] = round(load_time, 1)
         result.figures["drained after load s"] = None if drained_after is None else round(drained_after, 1)
-        report(result, faults, self)
+        result.figures["clocks done after load s"] = None if self.clocks_done is None else round(self.clocks_done, 1)
+        loads = [x for _, x in self.loadavg]
+        result.figures["load average (1 min) mean / max"] = (round(sum(loads) / len(loads), 2), max(loads)) if loads else None
+        report(result, faults, self.run_id, a.no_faults)
         if a.json:
             Path(a.json).write_text(json.dumps({
                 "run": self.run_id, "args": vars(a), "zone": self.zone, "figures": result.figures,
@@ -262,13 +274,18 @@ class Bench:
         return 1 if failed else 0
 
     async def drain(self, items: list[load.Intake], timeout: float) -> float | None:
-        """Until every due clock has breached and every message is settled; None on timeout."""
+        """Until every due clock has breached and every message is settled; None on timeout.
+        Also notes when the clocks alone were done (``self.clocks_done``)."""
         start = time.time()
         shown = 0.0
+        self.clocks_done: float | None = None
         while True:
-            snap = await asyncio.to_thread(checks.take, self.conn)
+            snap = await asyncio.to_thread(take, self.conn)
             pending = checks.evaluate(snap, items, self.policy).pending
             waited = time.time() - start
+            if self.clocks_done is None and not any(v for k, v in pending.items() if not k.startswith("messages")):
+                self.clocks_done = waited
+                print(f"  every clock breached and escalated {waited:.0f} s after the load", flush=True)
             if not any(pending.values()):
                 print(f"  drained {waited:.0f} s after the load", flush=True)
                 return waited
@@ -312,56 +329,6 @@ class Bench:
             except Exception as exc:
                 print(f"bench: could not drop {self.db_name}: {exc}", file=sys.stderr)
         shutil.rmtree(self.work, ignore_errors=True)
-
-
-def _s(value) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def report(result: checks.Result, faults: list[Fault], bench: Bench) -> None:
-    f = result.figures
-    b, e = f["breach lateness s"], f["escalation lateness s"]
-    rows = [
-        ("Load", f"{f['intakes']} intakes in {f['load s']} s, {f['tries']} tries {f['statuses']}; "
-                 f"{f['retried intakes']} retried, {f['replayed']} answered as replays"),
-        ("Cases accepted / lost / duplicated", f"{f['accepted']} / {f['lost']} / {f['duplicated']}"),
-        ("Case workflows", f"{f.get('case workflows')} {f.get('case workflow status')}; other: {f.get('other workflow types')}"),
-        ("Clocks due / breached once / missed / double", f"{f['clocks due']} / {f['breached once']} / {f['missed']} / {f['double']}"
-                                                          f" (of {f['clocks']}; met {f['met']})"),
-        ("Escalations expected / once / missed / double", f"{f['escalations expected']} / {f['escalations once']} / "
-                                                           f"{f['escalations missed']} / {f['escalations double']}"),
-        ("Warnings recorded (of clocks)", f"{f['warnings recorded']} of {f['clocks']}"),
-        ("Events", f"{f['events']} {f['event types']}"),
-        ("Messages expected / outbox rows / status", f"{f['messages expected']} / {f['outbox rows']} / {f['outbox status']}"),
-        ("At the peers: requests / distinct keys", f"{f.get('peer requests')} / {f.get('peer distinct keys')}"),
-        ("  repeated keys: after a worker kill / unexplained", f"{f.get('peer repeats explained by a worker kill')} / {f.get('peer repeats unexplained')}"),
-        ("Delivery workflows (run more than once)", f"{f.get('delivery workflows')} ({f.get('deliveries run more than once (info)')})"),
-        ("Breach lateness p50 / p95 / max (s)", f"{_s(b['p50'])} / {_s(b['p95'])} / {_s(b['max'])}"),
-        ("Escalation lateness p50 / p95 / max (s)", f"{_s(e['p50'])} / {_s(e['p95'])} / {_s(e['max'])}"),
-        ("Drained after the load (s)", _s(f["drained after load s"]) if f["drained after load s"] is not None else "NOT DRAINED"),
-    ]
-    width = max(len(r[0]) for r in rows)
-    print("\n" + "=" * 100)
-    print(f"aftersales fault run {bench.run_id}  ({'no faults' if bench.args.no_faults else 'kill -9 worker, API, Temporal'})")
-    print("=" * 100)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    if faults:
-        print("\nRecovery (seconds after the load started; durations after the restart / the kill)")
-        print(f"{'fault':<9} {'kill':>6} {'restart':>8} {'ready':>6} {'events':>7} {'1st 2xx':>8}  {'ready+':>6} {'events+':>7} {'2xx after kill':>14} {'client errors':>13}")
-        for x in faults:
-            since = lambda t: None if t is None or x.restart_at is None else t - x.restart_at  # noqa: E731
-            print(f"{x.what:<9} {x.kill_at:6.1f} {_s(x.restart_at):>8} {_s(x.ready_at):>6} {_s(x.events_at):>7} {_s(x.first_2xx_at):>8}"
-                  f"  {_s(since(x.ready_at)):>6} {_s(since(x.events_at)):>7} "
-                  f"{_s(None if x.first_2xx_at is None else x.first_2xx_at - x.kill_at):>14} {x.client_errors:>13}")
-    print("\nInvariants")
-    for inv in result.invariants.values():
-        print(f"  [{'FAIL' if inv.failures else ' ok '}] {inv.name}" + (f": {inv.failures}" if inv.failures else ""))
-        for line in inv.evidence:
-            print(f"           {line}")
-    if f.get("severity not as intended (info)"):
-        print(f"  (info) {f['severity not as intended (info)']} cases got another severity than the intake meant")
-    print("=" * 100, flush=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
