@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Integer, Select, String, column, func, or_, select, table
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from adapters.storage import leads as sales_leads
 from adapters.storage.db import insert
 from adapters.storage.project_tables import Project, ProjectEventRow, RevisitTaskRow, SalesLead
-from adapters.storage.tables import Customer
+from adapters.storage.tables import Customer, NumberCounter
 from domain.project import ProjectEvent
 from domain.revisit import lead_source
 
@@ -24,15 +24,12 @@ def _customer(session: Session, name: str, phone: str, now: datetime) -> Custome
     return session.scalars(select(Customer).where(Customer.phone == phone)).one()
 
 
-# The last project number given, a counter row like the case numbers' (migration 0012): a
-# restore raises it past every id given before it (ops/backup.py), which a row id could not.
-_COUNTERS = table("number_counters", column("name", String(20)), column("last", Integer()))
-
-
 def _next_project_id(session: Session) -> str:
-    stmt = insert(session, _COUNTERS).values(name="project", last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"last": _COUNTERS.c.last + 1})
-    return f"PJ{session.execute(stmt.returning(_COUNTERS.c.last)).scalar_one():06d}"
+    # A counter row like the case numbers' (migration 0012): a restore raises it past every
+    # id given before it (ops/backup.py), which a row id could not.
+    stmt = insert(session, NumberCounter).values(name="project", last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"last": NumberCounter.last + 1})
+    return f"PJ{session.execute(stmt.returning(NumberCounter.last)).scalar_one():06d}"
 
 
 def open_project(

@@ -50,6 +50,29 @@ class CaseCounter(Base):
     last: Mapped[int] = mapped_column(Integer)
 
 
+class NumberCounter(Base):
+    """Last number handed out of a sequence that is not per day (``project``: PJ000001, …);
+    a restore raises it past every number given before it (ops/backup.py, migration 0012)."""
+
+    __tablename__ = "number_counters"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class RestoreRow(Base):
+    """A backup set restored: when, which set, and the numbering floors it left."""
+
+    __tablename__ = "restores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    restored_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    set_name: Mapped[str] = mapped_column(String(200))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    gap: Mapped[int] = mapped_column(Integer)
+    floors: Mapped[str] = mapped_column(Text)
+
+
 class Case(Base):
     __tablename__ = "cases"
 
