@@ -17,6 +17,7 @@ from temporalio.client import Client
 from adapters.storage.db import Database
 from api import console, repair
 from api.deps import AppContext, TemporalGateway
+from api.schemas import ERRORS
 from api.middleware import install as install_middleware
 from api.routers import cases, field_team, health, notifications, technicians
 from api.routers import kpis
@@ -80,12 +81,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
         return JSONResponse({"detail": "the case file is unavailable; nothing was recorded, retry later"}, status_code=503)
 
-    app.include_router(cases.router, prefix="/api/v1")
-    app.include_router(notifications.router, prefix="/api/v1")
-    app.include_router(technicians.router, prefix="/api/v1")
-    app.include_router(field_team.router, prefix="/api/v1")
-    app.include_router(kpis.router, prefix="/api/v1")
-    app.include_router(projects.router, prefix="/api/v1")
+    app.include_router(cases.router, prefix="/api/v1", responses=ERRORS)
+    app.include_router(notifications.router, prefix="/api/v1", responses=ERRORS)
+    app.include_router(technicians.router, prefix="/api/v1", responses=ERRORS)
+    app.include_router(field_team.router, prefix="/api/v1", responses=ERRORS)
+    app.include_router(kpis.router, prefix="/api/v1", responses=ERRORS)
+    app.include_router(projects.router, prefix="/api/v1", responses=ERRORS)
     app.include_router(health.router, prefix="/api/v1")
     console.install(app)  # the web console under /console, on the same services
     install_middleware(app, ctx.settings)  # body limit, security headers, SQL errors without their text

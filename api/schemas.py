@@ -28,6 +28,31 @@ from domain.records import (
 )
 
 
+class Problem(BaseModel):
+    """Why a request was not done: ``detail`` says it (a 422's names each bad field, a list)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+# What any operation of the API may answer besides its own success and 422, documented once
+# for all of them (api/app.py) so the OpenAPI is the whole truth; a route says more where it
+# knows more (a step's 409 reason, its 202).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    # JSON on every route, the HTML pages' included (FastAPI files a model under the route's
+    # own media type; "content" adds JSON beside it).
+    code: {"model": Problem, "description": text,
+           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}} for code, text in {
+        400: "the body is not valid JSON",
+        401: "no bearer token, or an unknown one",
+        403: "the caller's role may not do this (or a technician's job or project is not theirs)",
+        404: "no such case, project, technician, work order, notification or report",
+        409: "not possible now; detail says why",
+        413: "the request body is over AFTERSALES_MAX_BODY_BYTES",
+        503: "the case file or Temporal is unavailable; detail says whether anything was recorded",
+    }.items()
+}
+
+
 class ClockOut(BaseModel):
     name: str
     limit: str

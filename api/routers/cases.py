@@ -32,7 +32,10 @@ from settings import Caller
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseView)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseView, responses={
+    200: {"model": CaseView, "description": "the same Idempotency-Key and body again: the case it opened"},
+    202: {"model": CaseView, "description": "recorded, Temporal away (pending): the repair pass starts it"},
+})
 async def open_case(
     intake: Intake,
     ctx: Context,

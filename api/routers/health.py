@@ -14,7 +14,7 @@ from api.deps import Context
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "the database or Temporal does not answer (named)"}})
 async def healthz(ctx: Context) -> JSONResponse:
     checks: dict[str, str] = {}
 

@@ -46,7 +46,10 @@ from settings import Caller
 router = APIRouter(tags=["projects"])
 
 
-@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectView)
+@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectView, responses={
+    200: {"model": ProjectView, "description": "the same Idempotency-Key and body again: the project it opened"},
+    202: {"model": ProjectView, "description": "recorded, Temporal away (pending): the repair pass starts it"},
+})
 async def open_project(
     intake: ProjectIntake, ctx: Context, role: DeskRole, response: Response,
     idempotency_key: IdempotencyKey,
