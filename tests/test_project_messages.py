@@ -199,3 +199,18 @@ def _readable(history) -> str:
 async def _warranty(handle):
     live = await state(handle)
     return live if live.warranty is not None and live.stage == "warranty" else None
+
+
+def test_R2_a_defect_owner_with_a_long_staff_id_gets_the_message(db):
+    """A staff id may be 100 characters (domain.steps.StaffId); the outbox's recipient was 40,
+    so a long owner's defect message failed to queue on PostgreSQL, for good."""
+    box = outbox_for(Renderer(SHANGHAI, "安居装饰", "400-820-8820"))
+    project_id = _project(db, "zh-CN")
+    owner = "o-" + "x" * 98
+    request = ProjectNotificationRequest(project_id=project_id, key=f"project-{project_id}:8:project/defect:{owner}",
+                                         template="project/defect", recipient=owner,
+                                         context=CONTEXTS["project/defect"], at=NOW)
+    with db.session() as session:
+        queued = queue_project_message(session, box, request, NOW)
+    with db.session() as session:
+        assert session.get(Notification, queued.id).recipient == owner

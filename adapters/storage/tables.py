@@ -198,7 +198,7 @@ class Notification(Base):
     # A renovation project's message (greetings, revisits, progress, defects); None otherwise.
     project_pk: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     template: Mapped[str] = mapped_column(String(40))
-    recipient: Mapped[str] = mapped_column(String(40))  # customer or a staff role
+    recipient: Mapped[str] = mapped_column(String(100))  # customer, a staff role or a staff id
     locale: Mapped[str] = mapped_column(String(10), default="zh-CN", server_default="zh-CN")
     # The channels to try, in order, each with its address: [{"channel": "sms", "address": "138…"}]
     route: Mapped[list[dict[str, str]]] = mapped_column(Json, default=list)
