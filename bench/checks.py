@@ -351,5 +351,6 @@ class _Check:
             "case workflow status": dict(Counter(w["status"] for r in runs.values() for w in r)),
             "delivery workflows": sum(deliveries.values()),
             "deliveries run more than once (info)": sum(1 for n in deliveries.values() if n > 1),
+            "deliveries run more than once, ids": sorted(w for w, n in deliveries.items() if n > 1)[:EVIDENCE],
             "other workflow types": dict(Counter(wf["type"] for wf in workflows if wf["type"] not in ("AfterSalesCase", "DeliverNotification"))),
         })

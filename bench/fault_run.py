@@ -243,7 +243,12 @@ class Bench:
         driving = asyncio.create_task(load.drive(self.api_url, stack.TOKEN, self.run_id, a.intakes, a.rate, a.concurrency))
         faults: list[Fault] = []
         if not a.no_faults:
-            faults = await self.inject(duration)
+            try:
+                faults = await self.inject(duration)
+            except RuntimeError as exc:  # a process did not come back: that is the finding
+                driving.cancel()
+                print(f"bench: FAIL: after a kill, {exc}", file=sys.stderr)
+                return 1
         items = await driving
         load_time = time.time() - self.t0
         print(f"load done in {load_time:.1f} s; waiting (at most {a.drain_timeout:.0f} s) for every clock and message", flush=True)

@@ -44,7 +44,8 @@ def report(result: checks.Result, faults: list[Fault], run_id: str, no_faults: b
         ("Messages expected / outbox rows / status", f"{f['messages expected']} / {f['outbox rows']} / {f['outbox status']}"),
         ("At the peers: requests / distinct keys", f"{f.get('peer requests')} / {f.get('peer distinct keys')}"),
         ("  repeated keys: after a worker kill / unexplained", f"{f.get('peer repeats explained by a worker kill')} / {f.get('peer repeats unexplained')}"),
-        ("Delivery workflows (run more than once)", f"{f.get('delivery workflows')} ({f.get('deliveries run more than once (info)')})"),
+        ("Delivery workflows (run more than once)", f"{f.get('delivery workflows')} ({f.get('deliveries run more than once (info)')}"
+                                                    f"{': ' + ', '.join(f['deliveries run more than once, ids']) if f.get('deliveries run more than once, ids') else ''})"),
         ("Breach lateness p50 / p95 / max (s)", _late(b)),
         ("  the breach readable in the case file (s)", _late(f["breach recorded lateness s"])),
         ("Event written after decided p50 / p95 / max (s)", _late(f["event write delay s"]) + (f"; slowest {f['slowest write']}" if f.get("slowest write") else "")),
