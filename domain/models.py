@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     HttpUrl,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -145,7 +146,9 @@ def clean_text(text: str) -> str:
 # The one text type of every model a request fills (names, addresses, descriptions, notes, ids).
 CleanText = Annotated[str, AfterValidator(clean_text)]
 
-Phone = Annotated[str, AfterValidator(normalize_phone)]
+Phone = Annotated[str, AfterValidator(normalize_phone), WithJsonSchema(
+    {"type": "string", "examples": ["13812345678", "021-12345678"],
+     "description": "a mainland China mobile (11 digits, 1[3-9]…) or landline (area code and number)"})]
 # Enough to catch a typo; the mail server has the last word.
 Email = Annotated[str, Field(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 ProjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")]
@@ -200,7 +203,12 @@ REPORTED_BACK = timedelta(days=30)
 class Intake(BaseModel):
     """What the desk records when a request arrives (DOMAIN.md §1.1)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"kind": "repair", "channel": "hotline", "customer_name": "王女士",
+                                         "phone": "13812345678", "address": "上海市浦东新区锦绣路100弄5号",
+                                         "description": "卫生间漏水"}]},
+    )
 
     kind: CaseKind
     severity: Severity | None = Field(
