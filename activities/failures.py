@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.exceptions import ApplicationError, CancelledError
 
@@ -39,8 +39,8 @@ def is_transient(exc: BaseException) -> bool:
         # No SQLSTATE (SQLite, or the driver never reached the server): an operational or
         # interface error is the database being away or locked.
         return isinstance(exc, (OperationalError, InterfaceError))
-    if isinstance(exc, PoolTimeout):
-        return True  # every pooled connection was busy: the next attempt may find one
+    if isinstance(exc, (PoolTimeout, DisconnectionError)):
+        return True  # the pool was busy, or a pooled connection was found dead: not broken
     if isinstance(exc, SQLAlchemyError):
         return False  # a statement that cannot be built or bound fails again
     return isinstance(exc, (ConnectionError, TimeoutError))

@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_for
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TypeVar
 
-from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.exceptions import ApplicationError
 
 from activities.contracts import (
     DEAD_LETTER_NOTIFICATION,
@@ -53,20 +51,6 @@ GIVEN_UP = "DeadLetter"
 PULSE = 2.0  # seconds between heartbeats (the SDK sends at most one per 80 % of the heartbeat timeout)
 IMPATIENCE = 10.0  # seconds a record that may be lost (a failure's) waits for the database
 T = TypeVar("T")
-
-
-@contextmanager
-def _classified(what: str) -> Iterator[None]:
-    """``activities.failures.classified``, except for a cancellation (the attempt timed out,
-    the worker is stopping): that is not a write that failed for good, and goes to Temporal
-    as itself, to be retried."""
-    try:
-        yield
-    except CancelledError:
-        raise
-    except Exception:  # classified below: permanent or transient, no values
-        with classified(what):
-            raise
 
 
 def _heard_out(run: Callable[[], T]) -> T:
@@ -102,7 +86,7 @@ def _bookkeeping(notification_id: int, channel: str) -> delivery.Bookkeeping:
                 return write()
             except SQLAlchemyError as exc:
                 what = f"notification #{notification_id} by {channel}: {step}"
-                if not (is_transient(exc) or isinstance(exc, (PoolTimeout, DisconnectionError))):  # the pool: busy, not broken
+                if not is_transient(exc):
                     raise ApplicationError(f"{what} failed: {describe(exc)}", type=PERMANENT, non_retryable=True) from None
                 if activity.is_cancelled() or (not patient and waited >= IMPATIENCE):
                     raise ApplicationError(f"{what} failed: {describe(exc)}", type=TRANSIENT) from None
@@ -149,7 +133,7 @@ class NotificationActivities:
         and, through ``classified``, ``PermanentWriteError`` (a constraint, a value the column
         cannot hold) non-retryable, ``TransientWriteError`` (the database away) retryable."""
         now = datetime.now(UTC)
-        with _classified(f"queuing {request.template} to {request.recipient} of {request.case_no}"):
+        with classified(f"queuing {request.template} to {request.recipient} of {request.case_no}"):
             try:
                 with self.db.session() as session:
                     queued = outbox.queue(session, self._outbox_at(request.at or now), request, now)
@@ -173,7 +157,7 @@ class NotificationActivities:
         now = activity.info().current_attempt_scheduled_time
         number, channel = attempt.notification_id, attempt.channel
         bookkeep = _bookkeeping(number, channel)
-        with _classified(f"delivering notification #{number} by {channel}"):
+        with classified(f"delivering notification #{number} by {channel}"):
             try:
                 result = _heard_out(lambda: delivery.send(self.db, self.channels, number, channel, now, bookkeep=bookkeep))
             except LookupError as exc:
@@ -189,7 +173,7 @@ class NotificationActivities:
 
     @activity.defn(name=DEAD_LETTER_NOTIFICATION)
     def dead_letter_notification(self, letter: DeadLetter) -> bool:
-        with _classified(f"dead-lettering notification #{letter.notification_id}"):
+        with classified(f"dead-lettering notification #{letter.notification_id}"):
             dead = delivery.dead_letter(self.db, letter.notification_id, letter.reason)
         if dead:
             activity.logger.warning("notification #%d is a dead letter: %s", letter.notification_id, letter.reason)

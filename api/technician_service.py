@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from fastapi import HTTPException, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from adapters.storage import technicians as registry
 from adapters.storage.field_tables import TechnicianRow
 from api.deps import AppContext, unprocessable
-from domain.bounds import LocalTime, instant_refusal
 from domain.dispatch import JobIn, TechnicianIn, rank
-from domain.models import CleanText
-
-
-class TechnicianBody(TechnicianIn):
-    """A technician as the API takes them: the working hours are the company's local times
-    of day, without an offset ("18:00:00+08:00" was a TypeError against the naive default:
-    a 500), and the name has no NUL and something visible."""
-
-    name: CleanText = Field(min_length=1, max_length=100)
-    start: LocalTime = time(9, 0)
-    end: LocalTime = time(18, 0)
 
 
 class TechnicianOut(BaseModel):
@@ -164,10 +152,8 @@ async def history(ctx: AppContext, technician_id: str) -> list[StatusChangeOut]:
 async def suggest(ctx: AppContext, body: JobIn, work_order: str | None = None) -> list[Suggestion]:
     """Every technician, the eligible first and best first, each with the reasons. The
     work order's own booking (a visit being moved) does not count against its technician.
-    A window outside the days a request may name is a 422 (its day's end was an overflow)."""
-    for name, at in (("window_start", body.window_start), ("window_end", body.window_end)):
-        if reason := instant_refusal(at):
-            raise unprocessable(("body", name), reason)
+    The window lies within the days a request may name (``JobIn``: its day's end never
+    overflows)."""
     zone = ctx.settings.zone
     local = body.window_start.astimezone(zone)
     day_start = datetime.combine(local.date(), datetime.min.time(), zone)

@@ -17,7 +17,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from domain.models import Phone
+from domain.bounds import Instant, LocalTime
+from domain.models import CleanText, Phone
 
 TechnicianStatus = Literal["active", "suspended", "removed"]
 
@@ -195,13 +196,15 @@ class TechnicianIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", description="staff id, e.g. tech-017")
-    name: str = Field(min_length=1, max_length=100)
+    name: CleanText = Field(min_length=1, max_length=100)
     phone: Phone
     skills: list[Tag] = Field(min_length=1, max_length=30)
     areas: list[Tag] = Field(min_length=1, max_length=50, description="districts served, e.g. 浦东新区")
     days: list[Weekday] = Field(default=["mon", "tue", "wed", "thu", "fri", "sat"], min_length=1)
-    start: time = time(9, 0)
-    end: time = time(18, 0)
+    # The company's local times of day, without an offset ("18:00:00+08:00" compared with the
+    # naive default was a TypeError: a 500).
+    start: LocalTime = time(9, 0)
+    end: LocalTime = time(18, 0)
     daily_capacity: int = Field(default=4, ge=1, le=20)
 
     @model_validator(mode="after")
@@ -218,8 +221,8 @@ class JobIn(BaseModel):
 
     skills: list[Tag] = Field(min_length=1, max_length=10)
     area: Tag
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: Instant  # within the days a request may name: its day's end never overflows
+    window_end: Instant
 
     @model_validator(mode="after")
     def _window(self) -> JobIn:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from adapters.storage import leads
-from adapters.storage.db import insert
+from adapters.storage.db import contains_text, insert
 from adapters.storage.tables import (
     Case,
     CaseCounter,
@@ -213,16 +213,8 @@ def _filtered(f: CaseFilter) -> Select:
             clock = clock.where(SlaClock.breached_at < f.breached_until)
         stmt = stmt.where(exists(clock))
     if f.text:
-        escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{escaped}%"
         stmt = stmt.join(Customer, Customer.id == Case.customer_id).where(
-            or_(
-                Case.case_no.ilike(like, escape="\\"),
-                Case.description.ilike(like, escape="\\"),
-                Case.address.ilike(like, escape="\\"),
-                Customer.name.ilike(like, escape="\\"),
-                Customer.phone.ilike(like, escape="\\"),
-            )
+            contains_text(f.text, Case.case_no, Case.description, Case.address, Customer.name, Customer.phone)
         )
     return stmt
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -82,3 +82,10 @@ def insert(session: Session, table: Any) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"unsupported database {dialect!r}: use PostgreSQL or SQLite")
+
+
+def contains_text(text: str, *columns: Any) -> Any:
+    """Any of ``columns`` contains ``text`` as typed, case-insensitively: ``%`` and ``_`` match
+    themselves, not as LIKE's wildcards."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in columns))

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from adapters.storage import leads as sales_leads
-from adapters.storage.db import insert
+from adapters.storage.db import contains_text, insert
 from adapters.storage.project_tables import Project, ProjectEventRow, RevisitTaskRow, SalesLead
 from adapters.storage.tables import Customer, NumberCounter
 from domain.project import ProjectEvent
@@ -129,10 +129,7 @@ def list_projects(session: Session, f: ProjectFilter, *, page: int, page_size: i
     if f.warranty_on:
         stmt = stmt.where(Project.handover_on <= f.warranty_on, Project.warranty_until >= f.warranty_on)
     if f.text:  # the text as typed: % and _ are no wildcards (as for cases)
-        escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{escaped}%"
-        stmt = stmt.where(or_(Project.project_id.ilike(like, escape="\\"), Project.address.ilike(like, escape="\\"),
-                              Customer.name.ilike(like, escape="\\"), Customer.phone.ilike(like, escape="\\")))
+        stmt = stmt.where(contains_text(f.text, Project.project_id, Project.address, Customer.name, Customer.phone))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(stmt.order_by(Project.id.desc()).offset((page - 1) * page_size).limit(page_size)).all()
     return list(rows), total or 0

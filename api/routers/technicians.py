@@ -10,10 +10,9 @@ from api.deps import Context, DeskRole, PathId, allow_caller
 from api.technician_service import (
     StatusChangeOut,
     Suggestion,
-    TechnicianBody,
     TechnicianOut,
 )
-from domain.dispatch import JobIn
+from domain.dispatch import JobIn, TechnicianIn
 from domain.models import CleanText
 from settings import Caller
 
@@ -31,7 +30,7 @@ class StatusChange(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TechnicianOut)
-async def register(body: TechnicianBody, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
+async def register(body: TechnicianIn, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
     """Register a technician (409 if the id is taken)."""
     return await service.register(ctx, body, by=caller.acting_as(None))
 
@@ -61,7 +60,7 @@ async def read(technician_id: PathId, ctx: Context, role: DeskRole) -> Technicia
 
 
 @router.put("/{technician_id}", response_model=TechnicianOut)
-async def replace(technician_id: PathId, body: TechnicianBody, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
+async def replace(technician_id: PathId, body: TechnicianIn, ctx: Context, caller: ManagerCaller) -> TechnicianOut:
     """Change a technician's details (skills, areas, days, hours, capacity); not the status."""
     return await service.replace(ctx, technician_id, body)
 
