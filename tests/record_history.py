@@ -97,11 +97,15 @@ async def record_deliveries(url: str) -> None:
             await env.sleep(25)  # the revisit falls due: the customer's revisit message
             await act(handle, "record_revisit", method="phone", satisfaction="satisfied", attitude=5, professionalism=5,
                       timeliness=5)
-            await asyncio.sleep(3)
-            with ctx.db.session() as session:
-                rows = session.scalars(select(Notification).order_by(Notification.id)).all()
-                sent = next(r.id for r in rows if r.template == "acknowledgement" and r.status == "sent")
-                dead = next(r.id for r in rows if r.recipient != "customer" and r.status == "dead")
+
+            def settled():  # the acknowledgement sent, a staff message dead-lettered (no staff channel)
+                with ctx.db.session() as session:
+                    rows = session.scalars(select(Notification).order_by(Notification.id)).all()
+                sent = [r.id for r in rows if r.template == "acknowledgement" and r.status == "sent"]
+                dead = [r.id for r in rows if r.recipient != "customer" and r.status == "dead"]
+                return sent and dead and (sent[0], dead[0])
+
+            sent, dead = await conftest.eventually(settled, timeout=60)
             save("repair-with-messages", await handle.fetch_history())
             save("message-sent-by-sms", await env.client.get_workflow_handle(delivery_workflow_id(sent)).fetch_history())
             save("message-dead-letter", await env.client.get_workflow_handle(delivery_workflow_id(dead)).fetch_history())

@@ -49,7 +49,7 @@ async def record_projects(url: str, prefix: str = "project", stages: set[str] | 
             handover = (await env.get_current_time()).date()
             await step(handle, "hand_over", handover_on=handover.isoformat(), documents=["completion report"],
                        care_instructions=True)
-            await asyncio.sleep(2)
+            # The handover answers once its warranty is planned (read-your-writes).
             initial = (await state(handle)).warranty.revisits[0]
             await env.sleep((initial.due_at - await env.get_current_time()).total_seconds() + 3600)
             await step(handle, "record_revisit", revisit="initial", method="phone", details_confirmed=True,

@@ -90,9 +90,9 @@ class AfterSalesCase(FieldTeamWork):
         if self._hardened():
             # The intake's event and acknowledgement are written beside the clocks: a slow or
             # failing write never delays the first warning.
-            self._beside(self._open(start))
+            self._beside(self._record_intake(start))
         else:
-            await self._open(start)
+            await self._record_intake(start)
         notices = opened(self._case, self._rules, workflow.now())
         self._publish()
         if notices:
@@ -121,7 +121,7 @@ class AfterSalesCase(FieldTeamWork):
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._writes)
         return self._case
 
-    async def _open(self, start: CaseStart) -> None:
+    async def _record_intake(self, start: CaseStart) -> None:
         seq = await self._record("opened", "desk", {"channel": start.channel.value, "policy": start.policy})
         response = self._case.clock(ClockName.response)
         await self._notify("customer", "acknowledgement", {"reply_by": response.deadline.isoformat()}, seq)
